@@ -1,0 +1,94 @@
+"""PyTorch models -> QNetwork: eager / FX-converted modules and TorchScript files."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bvverify.errors import ModelFormatError
+from bvverify.importers.torch_script import ENGINES, from_script_module
+from bvverify.ir.graph import QNetwork
+
+
+def _engine(engine: str | None) -> str:
+    import torch
+
+    e = engine or torch.backends.quantized.engine
+    if e not in ENGINES:
+        from bvverify.errors import UnsupportedOpError
+
+        raise UnsupportedOpError(f"quantized engine {e!r} not supported (choose from {', '.join(ENGINES)})")
+    return e
+
+
+def from_torch(model: Any, example_input: Any, engine: str | None = None) -> QNetwork:
+    """Import a converted (eager or FX) quantized torch model.
+
+    ``example_input`` is one batch of float inputs (any batch size); it fixes
+    the input shape. The engine is ``torch.backends.quantized.engine`` unless
+    given: the same weights requantize differently on each engine.
+    """
+    import torch
+
+    eng = _engine(engine)
+    if isinstance(model, torch.jit.ScriptModule):
+        return from_script_module(model, eng, type(model).__name__)
+    x = torch.as_tensor(example_input, dtype=torch.float32)
+    with torch.no_grad():
+        traced = torch.jit.trace(model.eval(), x[:1], check_trace=False)
+    net = from_script_module(traced, eng, type(model).__name__)
+    return net
+
+
+def is_torchscript(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith("/data.pkl") or n.endswith("constants.pkl") for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None, engine: str | None = None) -> QNetwork:
+    """Load a ``torch.jit.save`` file of a quantized model.
+
+    TorchScript files do not record input shapes; give ``input_shape``
+    (without the batch axis) unless the model starts with a Linear layer.
+    """
+    import torch
+
+    eng = _engine(engine)
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as e:  # torch raises many types for corrupt files
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ModelFormatError(f"{path}: not a loadable TorchScript file ({type(e).__name__}: {first})") from None
+    shape = tuple(input_shape) if input_shape else _guess_input_shape(module)
+    if shape is None:
+        raise ModelFormatError(f"{path}: TorchScript files do not record the input shape; give it (e.g. --input-shape 1,8,8)")
+    with torch.no_grad():
+        traced = torch.jit.trace(module, torch.zeros((1,) + shape), check_trace=False)
+    return from_script_module(traced, eng, str(path))
+
+
+def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
+    """The input width when the first quantized op is a Linear."""
+    import torch
+
+    for node in module.inlined_graph.nodes():
+        kind = node.kind()
+        if kind in ("quantized::linear", "quantized::linear_relu"):
+            obj: Any = module
+            src = list(node.inputs())[1].node()
+            path = []
+            while src.kind() == "prim::GetAttr":
+                path.append(src.s("name"))
+                src = list(src.inputs())[0].node()
+            for name in reversed(path):
+                obj = getattr(obj, name)
+            w, _ = torch.ops.quantized.linear_unpack(obj)
+            return (int(w.shape[1]),)
+        if kind.startswith("quantized::") or kind in ("aten::flatten", "aten::view", "aten::reshape"):
+            return None
+    return None

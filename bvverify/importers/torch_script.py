@@ -1,0 +1,355 @@
+"""TorchScript graph -> integer IR.
+
+Eager and FX-converted quantized models are traced (``torch.jit.trace``) and
+TorchScript files are loaded; both give an inlined graph of ``quantized::`` and
+``aten::`` ops, which this module walks once. Every op it does not model
+exactly is refused by name, with the module scope it came from.
+
+Engine-specific arithmetic (where the bias goes, which requantizer, which
+pooling/add rounding) comes from the quantized engine the model runs on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bvverify.errors import ModelFormatError, UnsupportedOpError
+from bvverify.ir import ops
+from bvverify.ir.graph import QNetwork
+from bvverify.runtimes import qnnpack
+
+ENGINES = ("fbgemm", "x86", "qnnpack")
+_QDTYPES = {13: (0, 255, "quint8"), 12: (-128, 127, "qint8")}
+_BATCH = object()  # marker for x.size(0) in traced reshapes
+
+
+@dataclass
+class Sym:
+    """A symbolic integer tensor in the walk: IR tensor name and its qparams."""
+
+    name: str
+    scale: float
+    zero_point: int
+    lo: int = 0
+    hi: int = 255
+
+
+def cpu_has_vnni() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags
+
+
+def onednn_conv_route(engine: str, groups: int, w_zero: np.ndarray) -> bool:
+    """Whether torch's x86 engine runs this Conv2d through oneDNN (semantics.md)."""
+    return engine == "x86" and groups <= 100 and not np.any(w_zero) and cpu_has_vnni()
+
+
+def _scope(node: Any) -> str:
+    s = node.scopeName()
+    return s.replace("__module.", "") if s else "<top level>"
+
+
+class _Walker:
+    def __init__(self, module: Any, engine: str, source: str):
+        if engine not in ENGINES:
+            raise UnsupportedOpError(f"quantized engine {engine!r} not supported (choose from {', '.join(ENGINES)})")
+        self.module = module
+        self.engine = engine
+        self.source = source
+        self.nodes: list[ops.Node] = []
+        self.env: dict[Any, Any] = {}
+        self.input_spec: ops.InputSpec | None = None
+        self.input_value: Any = None
+        self.counter: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    # -- helpers ---------------------------------------------------------
+    def fresh(self, base: str) -> str:
+        k = self.counter.get(base, 0)
+        self.counter[base] = k + 1
+        return f"{base}{k}" if k else base
+
+    def emit(self, node: ops.Node) -> str:
+        self.nodes.append(node)
+        return node.name
+
+    def sym(self, v: Any, node: Any) -> Sym:
+        s = self.env.get(v)
+        if not isinstance(s, Sym):
+            raise UnsupportedOpError(f"{self.source}: {node.kind()} in {_scope(node)}: expected a quantized tensor input")
+        return s
+
+    def const(self, v: Any) -> Any:
+        return self.env.get(v)
+
+    # -- the walk --------------------------------------------------------
+    def walk(self, graph: Any) -> QNetwork:
+        inputs = list(graph.inputs())
+        self.env[inputs[0]] = self.module
+        if len(inputs) != 2:
+            raise UnsupportedOpError(f"{self.source}: the model's forward takes {len(inputs) - 1} inputs; bvverify supports one")
+        self.input_value = inputs[1]
+        for node in graph.nodes():
+            self.visit(node)
+        outs = list(graph.outputs())
+        if len(outs) != 1:
+            raise UnsupportedOpError(f"{self.source}: the model returns {len(outs)} values; bvverify supports one tensor")
+        out = self.env.get(outs[0])
+        if isinstance(out, tuple) and out and out[0] == "dequantized":
+            sym, dequantized = out[1], True
+        elif isinstance(out, Sym):
+            sym, dequantized = out, False
+        else:
+            raise UnsupportedOpError(f"{self.source}: the model's output is not a quantized tensor (missing DeQuantStub input?)")
+        if self.input_spec is None:
+            raise UnsupportedOpError(f"{self.source}: the model never quantizes its input (no QuantStub)")
+        meta = {"source": self.source, "engine": self.engine, "dequantized_output": dequantized,
+                "notes": self.notes}
+        return QNetwork(self.input_spec, tuple(self.nodes),
+                        ops.OutputSpec(sym.name, float(np.float32(sym.scale)), int(sym.zero_point)), meta)
+
+    def visit(self, node: Any) -> None:
+        kind = node.kind()
+        ins = list(node.inputs())
+        outs = list(node.outputs())
+        if kind == "prim::Constant":
+            self.env[outs[0]] = outs[0].toIValue()
+        elif kind == "prim::GetAttr":
+            self.env[outs[0]] = getattr(self.env[ins[0]], node.s("name"))
+        elif kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+            self.env[outs[0]] = [self.env.get(i) for i in ins]
+        elif kind in ("prim::ListUnpack", "prim::TupleUnpack"):
+            for o, v in zip(outs, self.env[ins[0]]):
+                self.env[o] = v
+        elif kind == "aten::size":
+            dim = self.const(ins[1]) if len(ins) > 1 else None
+            self.env[outs[0]] = _BATCH if dim == 0 else (self.sym_shape(ins[0], node)[dim - 1] if dim else None)
+        elif kind in ("prim::NumToTensor", "aten::Int", "aten::ScalarImplicit"):
+            self.env[outs[0]] = self.env.get(ins[0])
+        elif kind in ("aten::contiguous", "aten::detach", "aten::clone") or (
+            kind in ("aten::dropout", "aten::dropout_") and not self.const(ins[2])
+        ):
+            self.env[outs[0]] = self.env.get(ins[0])
+        else:
+            handler = getattr(self, "op_" + kind.replace("::", "_"), None)
+            if handler is None:
+                raise UnsupportedOpError(f"{self.source}: op {kind} in {_scope(node)} is not supported")
+            self.env[outs[0]] = handler(node, ins)
+
+    def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
+        s = self.sym(v, node)
+        net_shapes = QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes  # type: ignore[arg-type]
+        return net_shapes[s.name]
+
+    # -- ops ---------------------------------------------------------------
+    def op_aten_quantize_per_tensor(self, node: Any, ins: list) -> Sym:
+        if ins[0] is not self.input_value or self.input_spec is not None:
+            raise UnsupportedOpError(
+                f"{self.source}: quantize_per_tensor in {_scope(node)}: only the model input may be quantized")
+        scale, zp, dtype = self.const(ins[1]), self.const(ins[2]), self.const(ins[3])
+        if dtype not in _QDTYPES:
+            raise UnsupportedOpError(f"{self.source}: input quantized to dtype code {dtype}; supported: quint8, qint8")
+        lo, hi, _ = _QDTYPES[dtype]
+        shape = self.input_value.type().sizes()
+        if not shape or None in shape:
+            raise ModelFormatError(f"{self.source}: the input shape is unknown; pass an example input")
+        self.input_spec = ops.InputSpec(tuple(shape[1:]), lo, hi,
+                                        ops.InputQuantizer(float(np.float32(scale)), int(zp), "torch_fma"))
+        return Sym("input", float(np.float32(scale)), int(zp), lo, hi)
+
+    def _weights(self, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        import torch
+
+        q = w.int_repr().numpy().astype(np.int64)
+        if w.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+            if w.q_per_channel_axis() != 0:
+                raise UnsupportedOpError(f"{self.source}: per-channel weights on axis {w.q_per_channel_axis()}")
+            sw = w.q_per_channel_scales().numpy().astype(np.float32)
+            zw = w.q_per_channel_zero_points().numpy().astype(np.int64)
+            return q, sw, zw, True
+        n = q.shape[0]
+        return q, np.full(n, np.float32(w.q_scale())), np.full(n, int(w.q_zero_point()), np.int64), False
+
+    def _affine(self, node: Any, x: Sym, w: Any, bias: Any, scale: float, zp: int, relu: bool,
+                conv: dict | None) -> Sym:
+        q, sw, zw, per_channel = self._weights(w)
+        b = np.zeros(q.shape[0], np.float32) if bias is None else bias.detach().numpy().astype(np.float32)
+        s_in = np.float32(x.scale)
+        s_out = np.float32(scale)
+        base = _scope(node).split(".")[-1] or "layer"
+        acc_name = self.fresh(base + ".acc")
+        int_bias = None
+        if self.engine == "qnnpack":
+            int_bias = qnnpack.quantize_bias(b, sw, float(s_in))
+            profile, params = "qnnpack", {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp)}
+        elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw):
+            profile = "onednn"
+            params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b}
+            self.notes.append(f"{base}: x86 engine Conv2d runs on oneDNN here; modelled with the onednn profile")
+        else:
+            profile = "fbgemm"
+            params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b,
+                      "per_channel": np.int64(per_channel)}
+        if conv is None:
+            self.emit(ops.Dense(acc_name, (x.name,), q, zw, x.zero_point, int_bias))
+        else:
+            self.emit(ops.Conv2d(acc_name, (x.name,), q, zw, x.zero_point, int_bias, **conv))
+        out = self.emit(ops.Requantize(self.fresh(base), (acc_name,), profile, params, int(zp) if relu else 0, 255))
+        return Sym(out, float(s_out), int(zp))
+
+    def _linear(self, node: Any, ins: list, relu: bool) -> Sym:
+        import torch
+
+        w, b = torch.ops.quantized.linear_unpack(self.const(ins[1]))
+        return self._affine(node, self.sym(ins[0], node), w, b, self.const(ins[2]), self.const(ins[3]), relu, None)
+
+    def op_quantized_linear(self, node: Any, ins: list) -> Sym:
+        return self._linear(node, ins, False)
+
+    def op_quantized_linear_relu(self, node: Any, ins: list) -> Sym:
+        return self._linear(node, ins, True)
+
+    def _conv(self, node: Any, ins: list, relu: bool) -> Sym:
+        packed = self.const(ins[1])
+        w, b = packed.unpack()
+        if packed.transpose():
+            raise UnsupportedOpError(f"{self.source}: transposed convolution in {_scope(node)} is not supported")
+        if w.dim() != 4:
+            raise UnsupportedOpError(f"{self.source}: {w.dim() - 2}-d convolution in {_scope(node)} is not supported")
+        conv = {"stride": tuple(packed.stride()), "padding": tuple(packed.padding()),
+                "dilation": tuple(packed.dilation()), "groups": int(packed.groups())}
+        return self._affine(node, self.sym(ins[0], node), w, b, self.const(ins[2]), self.const(ins[3]), relu, conv)
+
+    def op_quantized_conv2d(self, node: Any, ins: list) -> Sym:
+        return self._conv(node, ins, False)
+
+    def op_quantized_conv2d_relu(self, node: Any, ins: list) -> Sym:
+        return self._conv(node, ins, True)
+
+    def _relu(self, node: Any, ins: list) -> Sym:
+        x = self.sym(ins[0], node)
+        name = self.emit(ops.Clamp(self.fresh(_scope(node).split(".")[-1] or "relu"), (x.name,), x.zero_point, x.hi))
+        return Sym(name, x.scale, x.zero_point, x.zero_point, x.hi)
+
+    op_aten_relu = _relu
+    op_aten_relu_ = _relu
+
+    def op_aten_max_pool2d(self, node: Any, ins: list) -> Sym:
+        x = self.sym(ins[0], node)
+        k, s, p, d, ceil = (self.const(i) for i in ins[1:6])
+        k = _pair(k)
+        s = _pair(s) if s else k
+        name = self.emit(ops.MaxPool2d(self.fresh(_scope(node).split(".")[-1] or "maxpool"), (x.name,), k, s,
+                                       _pair(p), _pair(d), bool(ceil)))
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+
+    def op_aten_avg_pool2d(self, node: Any, ins: list) -> Sym:
+        x = self.sym(ins[0], node)
+        k, s, p, ceil, cip, div = (self.const(i) for i in ins[1:7])
+        k = _pair(k)
+        s = _pair(s) if s else k
+        rule = "qnnpack" if self.engine == "qnnpack" else "fbgemm"
+        name = self.emit(ops.AvgPool2d(self.fresh(_scope(node).split(".")[-1] or "avgpool"), (x.name,), k, s,
+                                       _pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi))
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+
+    def op_aten_flatten(self, node: Any, ins: list) -> Sym:
+        x = self.sym(ins[0], node)
+        start, end = self.const(ins[1]), self.const(ins[2])
+        shape = self.sym_shape(ins[0], node)
+        full = (1,) + shape
+        nd = len(full)
+        start, end = start % nd, end % nd
+        if start == 0:
+            raise UnsupportedOpError(f"{self.source}: flatten over the batch axis in {_scope(node)}")
+        new = full[:start] + (int(np.prod(full[start : end + 1])),) + full[end + 1 :]
+        return self._reshape(node, x, new[1:])
+
+    def _reshape(self, node: Any, x: Sym, shape: tuple[int, ...]) -> Sym:
+        name = self.emit(ops.Reshape(self.fresh(_scope(node).split(".")[-1] or "reshape"), (x.name,), tuple(shape)))
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+
+    def _view(self, node: Any, ins: list) -> Sym:
+        x = self.sym(ins[0], node)
+        sizes = list(self.const(ins[1]))
+        if not sizes or not (sizes[0] is _BATCH or sizes[0] in (1, -1)):
+            raise UnsupportedOpError(f"{self.source}: reshape in {_scope(node)} must keep the batch axis first")
+        rest = [int(v) for v in sizes[1:]]
+        size = int(np.prod(self.sym_shape(ins[0], node)))
+        if rest.count(-1) == 1:
+            known = int(np.prod([v for v in rest if v != -1]))
+            rest[rest.index(-1)] = size // max(known, 1)
+        return self._reshape(node, x, tuple(rest))
+
+    op_aten_view = _view
+    op_aten_reshape = _view
+
+    def _add(self, node: Any, ins: list, relu: bool) -> Sym:
+        a, b = self.sym(ins[0], node), self.sym(ins[1], node)
+        scale, zp = self.const(ins[2]), self.const(ins[3])
+        params = {"sa": np.float32(a.scale), "za": np.int64(a.zero_point), "sb": np.float32(b.scale),
+                  "zb": np.int64(b.zero_point), "s_out": np.float32(scale), "z_out": np.int64(zp)}
+        name = self.emit(ops.Add(self.fresh(_scope(node).split(".")[-1] or "add"), (a.name, b.name),
+                                 "torch_" + self.engine, params, relu, 0, 255))
+        return Sym(name, float(np.float32(scale)), int(zp))
+
+    def op_quantized_add(self, node: Any, ins: list) -> Sym:
+        return self._add(node, ins, False)
+
+    def op_quantized_add_relu(self, node: Any, ins: list) -> Sym:
+        return self._add(node, ins, True)
+
+    def _cat(self, node: Any, xs: list[Sym], dim: int, scale: float, zp: int) -> Sym:
+        from bvverify.runtimes.elementwise import requant_table
+
+        if dim == 0 or dim < -len(self.sym_shape_of(xs[0])) - 1:
+            raise UnsupportedOpError(f"{self.source}: cat along the batch axis in {_scope(node)}")
+        nd = len(self.sym_shape_of(xs[0])) + 1
+        axis = (dim % nd) - 1
+        names = []
+        base = _scope(node).split(".")[-1] or "cat"
+        for x in xs:
+            if np.float32(x.scale) == np.float32(scale) and x.zero_point == zp:
+                names.append(x.name)
+            else:
+                table = requant_table(x.lo, x.hi, x.scale, x.zero_point, scale, zp, self.engine)
+                names.append(self.emit(ops.Lookup(self.fresh(base + ".requant"), (x.name,), table, x.lo)))
+        name = self.emit(ops.Concat(self.fresh(base), tuple(names), axis))
+        return Sym(name, float(np.float32(scale)), int(zp))
+
+    def sym_shape_of(self, s: Sym) -> tuple[int, ...]:
+        return QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes[s.name]  # type: ignore[arg-type]
+
+    def op_quantized_cat(self, node: Any, ins: list) -> Sym:
+        xs = [x for x in self.const(ins[0])]
+        if not all(isinstance(x, Sym) for x in xs):
+            raise UnsupportedOpError(f"{self.source}: cat in {_scope(node)} mixes quantized and other tensors")
+        return self._cat(node, xs, self.const(ins[1]), self.const(ins[2]), self.const(ins[3]))
+
+    def op_aten_cat(self, node: Any, ins: list) -> Sym:
+        xs = [x for x in self.const(ins[0])]
+        if not xs or not all(isinstance(x, Sym) for x in xs):
+            raise UnsupportedOpError(f"{self.source}: cat in {_scope(node)} mixes quantized and other tensors")
+        return self._cat(node, xs, self.const(ins[1]), xs[0].scale, xs[0].zero_point)
+
+    def op_aten_dequantize(self, node: Any, ins: list) -> tuple:
+        return ("dequantized", self.sym(ins[0], node))
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    v = list(v)
+    return (int(v[0]), int(v[-1])) if v else (1, 1)
+
+
+def from_script_module(module: Any, engine: str, source: str) -> QNetwork:
+    """Walk a (traced or scripted) TorchScript module's inlined graph."""
+    return _Walker(module, engine, source).walk(module.inlined_graph)
