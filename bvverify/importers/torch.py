@@ -33,9 +33,9 @@ def from_torch(model: Any, example_input: Any, engine: str | None = None) -> QNe
     import torch
 
     eng = _engine(engine)
-    if isinstance(model, torch.jit.ScriptModule):
-        return from_script_module(model, eng, type(model).__name__)
     x = torch.as_tensor(example_input, dtype=torch.float32)
+    if isinstance(model, torch.jit.ScriptModule):
+        return from_script_module(model, eng, type(model).__name__, tuple(x.shape[1:]))
     with torch.no_grad():
         traced = torch.jit.trace(model.eval(), x[:1], check_trace=False)
     net = from_script_module(traced, eng, type(model).__name__)
@@ -67,9 +67,7 @@ def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None,
     shape = tuple(input_shape) if input_shape else _guess_input_shape(module)
     if shape is None:
         raise ModelFormatError(f"{path}: TorchScript files do not record the input shape; give it (e.g. --input-shape 1,8,8)")
-    with torch.no_grad():
-        traced = torch.jit.trace(module, torch.zeros((1,) + shape), check_trace=False)
-    return from_script_module(traced, eng, str(path))
+    return from_script_module(module, eng, str(path), shape)
 
 
 def _guess_input_shape(module: Any) -> tuple[int, ...] | None:

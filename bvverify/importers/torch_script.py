@@ -38,6 +38,14 @@ class Sym:
     hi: int = 255
 
 
+@dataclass
+class Deq:
+    """A float tensor that is exactly ``RN(s * (q - z))`` of a symbolic code tensor (after
+    ``aten::dequantize``, possibly reshaped). Quantizing it again is a code -> code table."""
+
+    sym: Sym
+
+
 def cpu_has_vnni() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -57,12 +65,13 @@ def _scope(node: Any) -> str:
 
 
 class _Walker:
-    def __init__(self, module: Any, engine: str, source: str):
+    def __init__(self, module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None = None):
         if engine not in ENGINES:
             raise UnsupportedOpError(f"quantized engine {engine!r} not supported (choose from {', '.join(ENGINES)})")
         self.module = module
         self.engine = engine
         self.source = source
+        self.input_shape = input_shape
         self.nodes: list[ops.Node] = []
         self.env: dict[Any, Any] = {}
         self.input_spec: ops.InputSpec | None = None
@@ -86,6 +95,13 @@ class _Walker:
             raise UnsupportedOpError(f"{self.source}: {node.kind()} in {_scope(node)}: expected a quantized tensor input")
         return s
 
+    def sym_or_deq(self, v: Any, node: Any) -> tuple[Sym, bool]:
+        """The symbolic tensor behind a quantized tensor or its dequantized float copy."""
+        d = self.env.get(v)
+        if isinstance(d, Deq):
+            return d.sym, True
+        return self.sym(v, node), False
+
     def const(self, v: Any) -> Any:
         return self.env.get(v)
 
@@ -102,8 +118,8 @@ class _Walker:
         if len(outs) != 1:
             raise UnsupportedOpError(f"{self.source}: the model returns {len(outs)} values; bvverify supports one tensor")
         out = self.env.get(outs[0])
-        if isinstance(out, tuple) and out and out[0] == "dequantized":
-            sym, dequantized = out[1], True
+        if isinstance(out, Deq):
+            sym, dequantized = out.sym, True
         elif isinstance(out, Sym):
             sym, dequantized = out, False
         else:
@@ -144,25 +160,51 @@ class _Walker:
             self.env[outs[0]] = handler(node, ins)
 
     def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
-        s = self.sym(v, node)
+        s, _ = self.sym_or_deq(v, node)
         net_shapes = QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes  # type: ignore[arg-type]
         return net_shapes[s.name]
 
     # -- ops ---------------------------------------------------------------
     def op_aten_quantize_per_tensor(self, node: Any, ins: list) -> Sym:
-        if ins[0] is not self.input_value or self.input_spec is not None:
-            raise UnsupportedOpError(
-                f"{self.source}: quantize_per_tensor in {_scope(node)}: only the model input may be quantized")
         scale, zp, dtype = self.const(ins[1]), self.const(ins[2]), self.const(ins[3])
         if dtype not in _QDTYPES:
             raise UnsupportedOpError(f"{self.source}: input quantized to dtype code {dtype}; supported: quint8, qint8")
         lo, hi, _ = _QDTYPES[dtype]
-        shape = self.input_value.type().sizes()
-        if not shape or None in shape:
-            raise ModelFormatError(f"{self.source}: the input shape is unknown; pass an example input")
-        self.input_spec = ops.InputSpec(tuple(shape[1:]), lo, hi,
+        if isinstance(self.env.get(ins[0]), Deq):
+            return self._requantize(node, self.env[ins[0]].sym, float(np.float32(scale)), int(zp), lo, hi)
+        if ins[0] is self.input_value and self.input_spec is not None:
+            q = self.input_spec.quantizer
+            if q is not None and (np.float32(q.scale), q.zero_point, self.input_spec.lo, self.input_spec.hi) == (
+                    np.float32(scale), int(zp), lo, hi):
+                return Sym("input", q.scale, q.zero_point, lo, hi)  # the same input quantized again
+        if ins[0] is not self.input_value or self.input_spec is not None:
+            raise UnsupportedOpError(
+                f"{self.source}: quantize_per_tensor in {_scope(node)}: only the model input, or a dequantized "
+                "quantized tensor, may be quantized (the model input is quantized twice with different qparams?)")
+        shape = self.input_shape
+        if shape is None:
+            sizes = self.input_value.type().sizes() if hasattr(self.input_value.type(), "sizes") else None
+            if not sizes or None in sizes:
+                raise ModelFormatError(f"{self.source}: the input shape is unknown; give it (e.g. --input-shape 1,8,8)")
+            shape = tuple(sizes[1:])
+        self.input_spec = ops.InputSpec(tuple(shape), lo, hi,
                                         ops.InputQuantizer(float(np.float32(scale)), int(zp), "torch_fma"))
         return Sym("input", float(np.float32(scale)), int(zp), lo, hi)
+
+    def _requantize(self, node: Any, x: Sym, scale: float, zp: int, lo: int, hi: int) -> Sym:
+        """quantize_per_tensor(dequantize(x)): exact as a table over x's codes (FX inserts
+        this pair around float-only ops such as a Flatten module)."""
+        from bvverify.runtimes.quantize import dequantize, quantize
+
+        if np.float32(x.scale) == np.float32(scale) and x.zero_point == zp and (x.lo, x.hi) == (lo, hi):
+            return x
+        codes = np.arange(x.lo, x.hi + 1, dtype=np.int64)
+        table = quantize(dequantize(codes, x.scale, x.zero_point), scale, zp, lo, hi, "torch_fma")
+        if np.array_equal(table, codes):
+            return Sym(x.name, scale, zp, lo, hi)
+        base = _scope(node).split(".")[-1] or "requant"
+        name = self.emit(ops.Lookup(self.fresh(base + ".requant"), (x.name,), table, x.lo))
+        return Sym(name, scale, zp, lo, hi)
 
     def _weights(self, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         import torch
@@ -260,8 +302,8 @@ class _Walker:
                                        _pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
 
-    def op_aten_flatten(self, node: Any, ins: list) -> Sym:
-        x = self.sym(ins[0], node)
+    def op_aten_flatten(self, node: Any, ins: list) -> Sym | Deq:
+        x, deq = self.sym_or_deq(ins[0], node)
         start, end = self.const(ins[1]), self.const(ins[2])
         shape = self.sym_shape(ins[0], node)
         full = (1,) + shape
@@ -270,14 +312,15 @@ class _Walker:
         if start == 0:
             raise UnsupportedOpError(f"{self.source}: flatten over the batch axis in {_scope(node)}")
         new = full[:start] + (int(np.prod(full[start : end + 1])),) + full[end + 1 :]
-        return self._reshape(node, x, new[1:])
+        out = self._reshape(node, x, new[1:])
+        return Deq(out) if deq else out
 
     def _reshape(self, node: Any, x: Sym, shape: tuple[int, ...]) -> Sym:
         name = self.emit(ops.Reshape(self.fresh(_scope(node).split(".")[-1] or "reshape"), (x.name,), tuple(shape)))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
 
-    def _view(self, node: Any, ins: list) -> Sym:
-        x = self.sym(ins[0], node)
+    def _view(self, node: Any, ins: list) -> Sym | Deq:
+        x, deq = self.sym_or_deq(ins[0], node)
         sizes = list(self.const(ins[1]))
         if not sizes or not (sizes[0] is _BATCH or sizes[0] in (1, -1)):
             raise UnsupportedOpError(f"{self.source}: reshape in {_scope(node)} must keep the batch axis first")
@@ -286,7 +329,8 @@ class _Walker:
         if rest.count(-1) == 1:
             known = int(np.prod([v for v in rest if v != -1]))
             rest[rest.index(-1)] = size // max(known, 1)
-        return self._reshape(node, x, tuple(rest))
+        out = self._reshape(node, x, tuple(rest))
+        return Deq(out) if deq else out
 
     op_aten_view = _view
     op_aten_reshape = _view
@@ -339,8 +383,8 @@ class _Walker:
             raise UnsupportedOpError(f"{self.source}: cat in {_scope(node)} mixes quantized and other tensors")
         return self._cat(node, xs, self.const(ins[1]), xs[0].scale, xs[0].zero_point)
 
-    def op_aten_dequantize(self, node: Any, ins: list) -> tuple:
-        return ("dequantized", self.sym(ins[0], node))
+    def op_aten_dequantize(self, node: Any, ins: list) -> Deq:
+        return Deq(self.sym(ins[0], node))
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -350,6 +394,9 @@ def _pair(v: Any) -> tuple[int, int]:
     return (int(v[0]), int(v[-1])) if v else (1, 1)
 
 
-def from_script_module(module: Any, engine: str, source: str) -> QNetwork:
-    """Walk a (traced or scripted) TorchScript module's inlined graph."""
-    return _Walker(module, engine, source).walk(module.inlined_graph)
+def from_script_module(module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None = None) -> QNetwork:
+    """Walk a (traced or scripted) TorchScript module's inlined graph.
+
+    ``input_shape`` (without batch axis) is needed when the graph does not
+    record it (saved or scripted modules)."""
+    return _Walker(module, engine, source, input_shape).walk(module.inlined_graph)

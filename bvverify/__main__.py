@@ -1,0 +1,3 @@
+from bvverify.cli import main
+
+main()
