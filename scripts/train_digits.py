@@ -1,8 +1,10 @@
 """Train and quantize the bundled digits models (scikit-learn's 8x8 digits, no download).
 
 Writes bvverify/models/digits_mlp.bvq, digits_cnn.bvq (native files imported from
-the converted torch models on the fbgemm engine) and digits_test.npz (a few
-held-out test images), and prints float and quantized test accuracy.
+the converted torch models on the fbgemm engine), digits_mlp.pt, digits_cnn.pt
+(TorchScript of the same converted models, for comparisons against torch) and
+digits_test.npz (a few held-out test images), and prints float and quantized test
+accuracy.
 
     python scripts/train_digits.py [--engine fbgemm] [--epochs 60] [--n-images 20]
 """
@@ -109,6 +111,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {}
     for name, cls in (("digits_mlp", MLP), ("digits_cnn", CNN)):
+        torch.manual_seed(args.seed)  # initial weights too: rebuilding gives the same files
         model = cls()
         shape = (64,) if cls is MLP else (1, 8, 8)
         xt_s, xe_s = xt.reshape((-1,) + shape), xe.reshape((-1,) + shape)
@@ -128,6 +131,7 @@ def main() -> None:
                         {**net.meta, "source": f"scripts/train_digits.py ({name}, {args.engine})",
                          "float_test_accuracy": float_acc, "quantized_test_accuracy": q_acc})
         net.save(args.out / f"{name}.bvq")
+        torch.jit.save(torch.jit.trace(model, xe_s[:1]), str(args.out / f"{name}.pt"))
         report[name] = {"float_acc": float_acc, "quant_acc_torch": q_acc, "quant_acc_bvverify": bv_acc,
                         "test_images": len(y_te), "interp_vs_torch_mismatches": mismatches}
         print(f"{name}: float test accuracy {float_acc:.4f}, quantized ({args.engine}) {q_acc:.4f}, "

@@ -21,6 +21,7 @@ from bvverify.errors import ModelFormatError, UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes import qnnpack
+from bvverify.runtimes.pooling import nhwc_kernel
 
 ENGINES = ("fbgemm", "x86", "qnnpack")
 _QDTYPES = {13: (0, 255, "quint8"), 12: (-128, 127, "qint8")}
@@ -36,6 +37,7 @@ class Sym:
     zero_point: int
     lo: int = 0
     hi: int = 255
+    channels_last: bool = False  # memory format: selects torch's NHWC kernels (pooling, add, cat)
 
 
 @dataclass
@@ -157,7 +159,12 @@ class _Walker:
             handler = getattr(self, "op_" + kind.replace("::", "_"), None)
             if handler is None:
                 raise UnsupportedOpError(f"{self.source}: op {kind} in {_scope(node)} is not supported")
-            self.env[outs[0]] = handler(node, ins)
+            result = handler(node, ins)
+            if isinstance(result, Sym):
+                cl = _channels_last_from_type(outs[0])
+                if cl is not None:
+                    result.channels_last = cl
+            self.env[outs[0]] = result
 
     def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
         s, _ = self.sym_or_deq(v, node)
@@ -230,21 +237,38 @@ class _Walker:
         int_bias = None
         if self.engine == "qnnpack":
             int_bias = qnnpack.quantize_bias(b, sw, float(s_in))
+            if np.any(np.abs(int_bias) >= 2**31 - 1):
+                # measured: torch saturates it in Linear but a Conv2d produced INT32_MIN-like results
+                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {_scope(node)}: the "
+                                         "qnnpack int32 bias overflows (bias / (input scale * weight scale) >= 2^31); "
+                                         "torch's kernels disagree there, so bvverify refuses it")
             profile, params = "qnnpack", {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp)}
         elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw):
             profile = "onednn"
             params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b}
+            why = onednn_refusal(self.sym_shape_of(x)[1:], q.shape[2:], conv)
+            if why:
+                raise UnsupportedOpError(f"{self.source}: Conv2d in {_scope(node)} runs on oneDNN (x86 engine) and {why}; "
+                                         "bvverify refuses it rather than guess (the fbgemm engine is modelled exactly)")
             self.notes.append(f"{base}: x86 engine Conv2d runs on oneDNN here; modelled with the onednn profile")
         else:
+            if np.any(zw):
+                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {_scope(node)} has nonzero "
+                                         f"weight zero points on the {self.engine} engine; fbgemm's result was measured to "
+                                         "differ from the exact model on some outputs, so bvverify refuses it "
+                                         "(use symmetric weight quantization)")
             profile = "fbgemm"
             params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b,
                       "per_channel": np.int64(per_channel)}
         if conv is None:
             self.emit(ops.Dense(acc_name, (x.name,), q, zw, x.zero_point, int_bias))
         else:
-            self.emit(ops.Conv2d(acc_name, (x.name,), q, zw, x.zero_point, int_bias, **conv))
+            pairs = profile == "fbgemm" and fbgemm_depthwise(self.sym_shape_of(x)[0], q.shape, conv)
+            if pairs:
+                self.notes.append(f"{base}: fbgemm's depthwise kernel saturates pair sums to int16; modelled exactly")
+            self.emit(ops.Conv2d(acc_name, (x.name,), q, zw, x.zero_point, int_bias, pair_saturation=pairs, **conv))
         out = self.emit(ops.Requantize(self.fresh(base), (acc_name,), profile, params, int(zp) if relu else 0, 255))
-        return Sym(out, float(s_out), int(zp))
+        return Sym(out, float(s_out), int(zp), channels_last=conv is not None)
 
     def _linear(self, node: Any, ins: list, relu: bool) -> Sym:
         import torch
@@ -278,7 +302,7 @@ class _Walker:
     def _relu(self, node: Any, ins: list) -> Sym:
         x = self.sym(ins[0], node)
         name = self.emit(ops.Clamp(self.fresh(_scope(node).split(".")[-1] or "relu"), (x.name,), x.zero_point, x.hi))
-        return Sym(name, x.scale, x.zero_point, x.zero_point, x.hi)
+        return Sym(name, x.scale, x.zero_point, x.zero_point, x.hi, x.channels_last)
 
     op_aten_relu = _relu
     op_aten_relu_ = _relu
@@ -288,9 +312,13 @@ class _Walker:
         k, s, p, d, ceil = (self.const(i) for i in ins[1:6])
         k = _pair(k)
         s = _pair(s) if s else k
+        qnn = self.engine == "qnnpack" and not ceil
+        if qnn and k[0] * k[1] == 1:
+            raise UnsupportedOpError(f"{self.source}: qnnpack max_pool2d with a 1x1 kernel in {_scope(node)} (torch refuses it)")
+        # qnnpack (without ceil_mode) clamps every tap index into the input: edge replication
         name = self.emit(ops.MaxPool2d(self.fresh(_scope(node).split(".")[-1] or "maxpool"), (x.name,), k, s,
-                                       _pair(p), _pair(d), bool(ceil)))
-        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+                                       _pair(p), _pair(d), bool(ceil), "edge" if qnn else "ignore", x.lo))
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.channels_last)
 
     def op_aten_avg_pool2d(self, node: Any, ins: list) -> Sym:
         x = self.sym(ins[0], node)
@@ -298,9 +326,12 @@ class _Walker:
         k = _pair(k)
         s = _pair(s) if s else k
         rule = "qnnpack" if self.engine == "qnnpack" else "fbgemm"
+        if rule == "qnnpack" and not ceil and k[0] * k[1] == 1:
+            raise UnsupportedOpError(f"{self.source}: qnnpack avg_pool2d with a 1x1 kernel in {_scope(node)} (torch refuses it)")
         name = self.emit(ops.AvgPool2d(self.fresh(_scope(node).split(".")[-1] or "avgpool"), (x.name,), k, s,
-                                       _pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi))
-        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+                                       _pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi,
+                                       x.channels_last, float(np.float32(x.scale))))
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.channels_last)
 
     def op_aten_flatten(self, node: Any, ins: list) -> Sym | Deq:
         x, deq = self.sym_or_deq(ins[0], node)
@@ -340,9 +371,23 @@ class _Walker:
         scale, zp = self.const(ins[2]), self.const(ins[3])
         params = {"sa": np.float32(a.scale), "za": np.int64(a.zero_point), "sb": np.float32(b.scale),
                   "zb": np.int64(b.zero_point), "s_out": np.float32(scale), "z_out": np.int64(zp)}
+        shape = self.sym_shape_of(a)
+        cl = a.channels_last and len(shape) == 3
+        if len(shape) == 3 and cl != (b.channels_last and len(shape) == 3) and shape[0] > 1 and shape[1] * shape[2] > 1:
+            raise UnsupportedOpError(f"{self.source}: quantized add in {_scope(node)} of tensors in different memory formats")
+        if self.engine == "qnnpack":
+            from bvverify.runtimes.elementwise import qnnpack_multipliers
+
+            try:
+                qnnpack_multipliers(params)
+            except UnsupportedOpError as e:
+                raise UnsupportedOpError(f"{self.source}: {_scope(node)}: {e}") from None
+            if relu and int(zp) >= 255:
+                raise UnsupportedOpError(f"{self.source}: qnnpack add_relu with output zero point 255 in {_scope(node)} "
+                                         "(torch refuses it)")
         name = self.emit(ops.Add(self.fresh(_scope(node).split(".")[-1] or "add"), (a.name, b.name),
-                                 "torch_" + self.engine, params, relu, 0, 255))
-        return Sym(name, float(np.float32(scale)), int(zp))
+                                 "torch_" + self.engine, params, relu, 0, 255, cl))
+        return Sym(name, float(np.float32(scale)), int(zp), channels_last=cl)
 
     def op_quantized_add(self, node: Any, ins: list) -> Sym:
         return self._add(node, ins, False)
@@ -359,14 +404,20 @@ class _Walker:
         axis = (dim % nd) - 1
         names = []
         base = _scope(node).split(".")[-1] or "cat"
+        shapes = [self.sym_shape_of(x) for x in xs]
+        # torch's channels-last fast path: cat along channels of inputs that are all NHWC-contiguous
+        fast = axis == 0 and all(len(sh) == 3 and nhwc_kernel(sh, x.channels_last) for sh, x in zip(shapes, xs))
+        if fast and any(sh[0] >= 64 for sh in shapes):
+            raise UnsupportedOpError(f"{self.source}: quantized cat in {_scope(node)} of channels-last inputs with 64 or "
+                                     "more channels (torch's vectorised fast path is not modelled)")
         for x in xs:
-            if np.float32(x.scale) == np.float32(scale) and x.zero_point == zp:
+            table = requant_table(x.lo, x.hi, x.scale, x.zero_point, scale, zp, scalar_path=fast)
+            if np.array_equal(table, np.arange(x.lo, x.hi + 1)):
                 names.append(x.name)
             else:
-                table = requant_table(x.lo, x.hi, x.scale, x.zero_point, scale, zp, self.engine)
                 names.append(self.emit(ops.Lookup(self.fresh(base + ".requant"), (x.name,), table, x.lo)))
         name = self.emit(ops.Concat(self.fresh(base), tuple(names), axis))
-        return Sym(name, float(np.float32(scale)), int(zp))
+        return Sym(name, float(np.float32(scale)), int(zp), channels_last=all(x.channels_last for x in xs))
 
     def sym_shape_of(self, s: Sym) -> tuple[int, ...]:
         return QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes[s.name]  # type: ignore[arg-type]
@@ -378,6 +429,7 @@ class _Walker:
         return self._cat(node, xs, self.const(ins[1]), self.const(ins[2]), self.const(ins[3]))
 
     def op_aten_cat(self, node: Any, ins: list) -> Sym:
+        """torch.cat of quantized tensors requantizes every input to the first input's qparams."""
         xs = [x for x in self.const(ins[0])]
         if not xs or not all(isinstance(x, Sym) for x in xs):
             raise UnsupportedOpError(f"{self.source}: cat in {_scope(node)} mixes quantized and other tensors")
@@ -385,6 +437,57 @@ class _Walker:
 
     def op_aten_dequantize(self, node: Any, ins: list) -> Deq:
         return Deq(self.sym(ins[0], node))
+
+
+def _padding_only_window(hw: tuple[int, ...], kernel: tuple[int, ...], conv: dict) -> bool:
+    """Whether some output row or column of the convolution sees only padded positions."""
+    for n, k, s, p, d in zip(hw, kernel, conv["stride"], conv["padding"], conv["dilation"]):
+        out = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for o in range(out):
+            taps = [o * s - p + d * j for j in range(k)]
+            if all(t < 0 or t >= n for t in taps):
+                return True
+    return False
+
+
+def onednn_refusal(hw: tuple[int, ...], kernel: tuple[int, ...], conv: dict) -> str | None:
+    """Why a oneDNN-routed Conv2d cannot be modelled exactly (measured on torch 2.13 /
+    oneDNN 3.12 on this CPU kind), or None. oneDNN reads wrong rows when the output is
+    one column wide with stride > 1, leaves rows unwritten (or crashes) when an output
+    row or column sees only padding, and its 1x1 kernel without padding is off by one at
+    a few near-ties the general formula gets right."""
+    from bvverify.ir.interp import conv_out_size
+
+    ow = conv_out_size(hw[1], kernel[1], conv["stride"][1], conv["padding"][1], conv["dilation"][1])
+    if ow == 1 and conv["stride"][1] > 1:
+        return "its output is one column wide with stride > 1 (oneDNN reads wrong input rows there)"
+    if _padding_only_window(hw, kernel, conv):
+        return "some output row or column sees only padding (oneDNN leaves it unwritten or crashes)"
+    if tuple(kernel) == (1, 1) and tuple(conv["padding"]) == (0, 0):
+        return "it is a 1x1 convolution (oneDNN's 1x1 kernel rounds a few near-ties differently)"
+    return None
+
+
+def fbgemm_depthwise(c_in: int, weight_shape: tuple[int, ...], conv: dict) -> bool:
+    """Whether fbgemm runs this conv on its depthwise kernel, whose accumulator
+    saturates adjacent tap-pair sums to int16 (measured: 0 mismatches on 238k outputs)."""
+    o, cg, kh, kw = weight_shape
+    g = conv["groups"]
+    return (g == c_in and cg == 1 and o in (g, 2 * g) and g % 8 == 0 and all(s in (1, 2) for s in conv["stride"])
+            and kh == kw and kh in (3, 5) and tuple(conv["padding"]) == ((kh - 1) // 2,) * 2
+            and tuple(conv["dilation"]) == (1, 1))
+
+
+def _channels_last_from_type(value: Any) -> bool | None:
+    """Memory format from a traced value's strides (None when the graph has none)."""
+    try:
+        t = value.type()
+        sizes, strides = t.sizes(), t.strides()
+    except (AttributeError, RuntimeError):
+        return None
+    if not sizes or not strides or None in sizes or None in strides or len(sizes) != 4:
+        return None
+    return bool(strides[1] == 1 and sizes[1] > 1)
 
 
 def _pair(v: Any) -> tuple[int, int]:

@@ -156,6 +156,8 @@ def _shape(node: ops.Node, ins: list[tuple[int, ...]], rng: tuple[int, int]) -> 
             raise _fail(node, "kernel and stride must be >= 1")
         if node.padding[0] * 2 > kh or node.padding[1] * 2 > kw:
             raise _fail(node, "padding must be at most half the kernel size")
+        if isinstance(node, ops.MaxPool2d) and node.pad_mode not in ("ignore", "edge"):
+            raise _fail(node, f"pad_mode {node.pad_mode!r} is not 'ignore' or 'edge'")
         oh = conv_out_size(h, kh, node.stride[0], node.padding[0], dil[0], node.ceil_mode)
         ow = conv_out_size(w, kw, node.stride[1], node.padding[1], dil[1], node.ceil_mode)
         if oh < 1 or ow < 1:

@@ -128,11 +128,14 @@ def eval_maxpool(node: ops.MaxPool2d, x: np.ndarray) -> np.ndarray:
     (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
     oh = conv_out_size(h, kh, sh, ph, dh, node.ceil_mode)
     ow = conv_out_size(w, kw, sw, pw, dw, node.ceil_mode)
-    low = np.iinfo(np.int64).min
     extra_h = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)), constant_values=low)
-    return windows(xp, node.kernel, node.stride, node.dilation, (oh, ow)).max(axis=(4, 5))
+    pads = ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w))
+    if node.pad_mode == "edge":  # qnnpack: every tap index is clamped into the input
+        xp = np.pad(x, pads, mode="edge")
+    else:
+        xp = np.pad(x, pads, constant_values=np.iinfo(np.int64).min)
+    return np.maximum(windows(xp, node.kernel, node.stride, node.dilation, (oh, ow)).max(axis=(4, 5)), node.floor)
 
 
 def eval_avgpool(node: ops.AvgPool2d, x: np.ndarray) -> np.ndarray:

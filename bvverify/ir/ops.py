@@ -84,11 +84,18 @@ class MaxPool2d(Node):
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     ceil_mode: bool = False
+    pad_mode: str = "ignore"  # "ignore": padding never wins; "edge": taps clamped into the input (qnnpack)
+    floor: int = -(2**31)  # result = max(floor, valid taps); torch starts from the dtype's lowest code
 
 
 @dataclass(frozen=True, eq=False)
 class AvgPool2d(Node):
-    """Quantized average pooling; ``rule`` names the runtime's rounding."""
+    """Quantized average pooling (output qparams = input qparams).
+
+    ``rule`` is the runtime (``fbgemm`` covers the x86 engine too, ``qnnpack``);
+    ``channels_last`` says whether the input is channels-last contiguous in
+    memory, which selects torch's NHWC kernel; ``scale`` is the input scale
+    (qnnpack's multiplier depends on it)."""
 
     kernel: tuple[int, int]
     stride: tuple[int, int]
@@ -100,17 +107,24 @@ class AvgPool2d(Node):
     zero_point: int = 0
     lo: int = 0
     hi: int = 255
+    channels_last: bool = False
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
 class Add(Node):
-    """Elementwise quantized add (optionally fused ReLU) of two code tensors."""
+    """Elementwise quantized add (optionally fused ReLU) of two code tensors.
+
+    torch's fbgemm/x86 kernel computes most elements on a vector path and the
+    last ``numel % 64`` elements (memory order, one sample) on a scalar path
+    with different float rounding; ``channels_last`` fixes the memory order."""
 
     rule: str
     params: Mapping[str, np.ndarray] = field(default_factory=dict)
     relu: bool = False
     lo: int = 0
     hi: int = 255
+    channels_last: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,96 @@
+"""Input boxes in float units <-> integer code boxes, exactly.
+
+The input quantizer is monotone non-decreasing, so the codes of the floats in
+``[lo, hi]`` are exactly the integers in ``[q(lo), q(hi)]`` (each step of a
+quantizer is at most one code wide for any positive scale above float32's
+spacing, which ``codes_of_box`` checks). A counterexample's codes are turned back
+into floats *inside the box* by bisection over float32 values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bvverify.errors import BvverifyError
+from bvverify.ir.graph import QNetwork
+
+
+class EmptyBoxError(BvverifyError, ValueError):
+    """The input region contains no point of the model's input domain."""
+
+
+def codes_of_box(net: QNetwork, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code box [clo, chi] (elementwise) of all inputs in the box [lo, hi]."""
+    lo = np.asarray(lo, dtype=np.float64).reshape(net.input.shape)
+    hi = np.asarray(hi, dtype=np.float64).reshape(net.input.shape)
+    if np.any(lo > hi):
+        i = int(np.argmax((lo > hi).ravel()))
+        raise EmptyBoxError(f"input box is empty at element {i}: lower bound {lo.ravel()[i]} > upper bound {hi.ravel()[i]}")
+    if net.integer_input:
+        clo = np.ceil(lo).astype(np.int64)
+        chi = np.floor(hi).astype(np.int64)
+        clo = np.maximum(clo, net.input.lo)
+        chi = np.minimum(chi, net.input.hi)
+    else:
+        # floats inside [lo, hi] that float32 can represent: round lo up, hi down
+        lo32 = _f32_ceil(lo)
+        hi32 = _f32_floor(hi)
+        if np.any(lo32 > hi32):
+            i = int(np.argmax((lo32 > hi32).ravel()))
+            raise EmptyBoxError(f"input box element {i} [{lo.ravel()[i]}, {hi.ravel()[i]}] contains no float32 value")
+        clo = net.quantize_input(lo32[None])[0]
+        chi = net.quantize_input(hi32[None])[0]
+    if np.any(clo > chi):
+        i = int(np.argmax((clo > chi).ravel()))
+        raise EmptyBoxError(f"input box element {i} contains no valid input code (codes span "
+                            f"[{net.input.lo}, {net.input.hi}])")
+    return clo, chi
+
+
+def _f32_ceil(x: np.ndarray) -> np.ndarray:
+    r = x.astype(np.float32)
+    return np.where(r.astype(np.float64) < x, np.nextafter(r, np.float32(np.inf)), r)
+
+
+def _f32_floor(x: np.ndarray) -> np.ndarray:
+    r = x.astype(np.float32)
+    return np.where(r.astype(np.float64) > x, np.nextafter(r, np.float32(-np.inf)), r)
+
+
+def _ordered(x: np.ndarray) -> np.ndarray:
+    """float32 -> int64 key whose order is the float order."""
+    i = x.astype(np.float32).view(np.int32).astype(np.int64)
+    return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+
+
+def _unordered(k: np.ndarray) -> np.ndarray:
+    i = np.where(k < 0, (-k) | 0x80000000, k).astype(np.int64)
+    return (i & 0xFFFFFFFF).astype(np.uint32).view(np.int32).view(np.float32)
+
+
+def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                     prefer: np.ndarray | None = None) -> np.ndarray:
+    """float32 inputs inside [lo, hi] that the model's quantizer maps to ``codes``.
+
+    Prefers ``prefer`` (e.g. the original sample) where it already maps to the
+    right code; otherwise the smallest float32 in the box with that code."""
+    codes = np.asarray(codes, dtype=np.int64).reshape(net.input.shape)
+    if net.integer_input:
+        return codes.astype(np.float64)
+    lo32 = _f32_ceil(np.asarray(lo, dtype=np.float64).reshape(codes.shape))
+    hi32 = _f32_floor(np.asarray(hi, dtype=np.float64).reshape(codes.shape))
+    a, b = _ordered(lo32), _ordered(hi32)  # find least key k in [a, b] with q(k) >= code
+    while np.any(a < b):
+        mid = a + (b - a) // 2
+        ge = net.quantize_input(_unordered(mid)[None])[0] >= codes
+        b = np.where(ge, mid, b)
+        a = np.where(ge, a, mid + 1)
+    x = _unordered(a)
+    if prefer is not None:
+        p = np.asarray(prefer, dtype=np.float32).reshape(codes.shape)
+        inside = (p >= lo32) & (p <= hi32)
+        ok = inside & (net.quantize_input(p[None])[0] == codes)
+        x = np.where(ok, p, x)
+    if not np.array_equal(net.quantize_input(x[None])[0], codes):
+        raise BvverifyError("internal error: no float in the box maps to the counterexample's input codes")
+    return x
