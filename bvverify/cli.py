@@ -58,7 +58,7 @@ def _load(model: str, input_shape: str | None, engine: str | None, bits: int | N
 
 
 InputShapeOpt = typer.Option(None, "--input-shape", help="Input shape without batch axis (TorchScript files), e.g. 1,8,8.")
-EngineOpt = typer.Option(None, "--engine", help="Quantized engine of a torch model: fbgemm, x86 or qnnpack "
+EngineOpt = typer.Option(None, "--qengine", help="Quantized engine a torch model runs on: fbgemm, x86 or qnnpack "
                          "(default: torch.backends.quantized.engine).")
 BitsOpt = typer.Option(None, "--bits", help="Keras h5 networks: weight/activation bit width Q (default: from the file name).")
 InBitsOpt = typer.Option(None, "--input-bits", help="Keras h5 networks: input bit width (default: from the file name).")
@@ -192,6 +192,255 @@ def eval_(
         out.print(f"accuracy against bundled labels: {doc['accuracy']:.3f} ({int(np.sum(pred == labels))}/{len(labels)})")
     if out_path is not None:
         out.print(f"wrote {out_path} [{flat.shape[0]}, {flat.shape[1]}] {result.dtype}")
+
+
+# ---------------------------------------------------------------------------- verification
+
+EXIT = {"holds": 0, "violated": 1, "unknown": 3}
+VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding).")
+TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
+ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
+
+
+def _runtime_for(model: str, net: Any, engine: str | None):
+    """The real runtime for counterexample replay, when the model file is one torch can run."""
+    from bvverify.bundled import resolve_model
+    from bvverify.importers.torch import is_torchscript, torch_runtime
+
+    path = resolve_model(model)
+    if path.suffix in (".pt", ".pth") or is_torchscript(path):
+        return torch_runtime(path, net.meta.get("engine") or engine or "fbgemm", net)
+    return None
+
+
+def _verdict_doc(v: Any, net: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"status": v.status, "engine": v.engine, "seconds": round(v.seconds, 4), "reason": v.reason,
+                           "stats": v.stats, "counterexample": None}
+    c = v.counterexample
+    if c is not None:
+        doc["counterexample"] = {
+            "input": np.asarray(c.input).ravel().tolist(),
+            "input_codes": np.asarray(c.codes).ravel().tolist(),
+            "output_codes": np.asarray(c.output).ravel().tolist(),
+            "output": None if c.dequantized is None else np.asarray(c.dequantized).ravel().tolist(),
+            "replayed_by": c.replayed_by,
+        }
+    return doc
+
+
+def _write_result(path: Path, v: Any, net: Any, over: str) -> None:
+    """VNN-COMP result format: first line sat/unsat/timeout/unknown, then the witness."""
+    word = {"holds": "unsat", "violated": "sat"}.get(v.status, "timeout" if "timeout" in v.reason else "unknown")
+    lines = [word]
+    c = v.counterexample
+    if c is not None:
+        xs = np.asarray(c.input).ravel()
+        ys = np.asarray(c.dequantized if over == "dequantized" and c.dequantized is not None else c.output).ravel()
+        fmt = (lambda a: repr(float(a))) if not net.integer_input else (lambda a: str(int(a)))
+        items = [f"(X_{i} {fmt(a)})" for i, a in enumerate(xs)]
+        items += [f"(Y_{j} {repr(float(b)) if over == 'dequantized' else int(b)})" for j, b in enumerate(ys)]
+        lines.append("(" + "\n ".join(items) + ")")
+    try:
+        path.write_text("\n".join(lines) + "\n")
+    except OSError as e:
+        _fail(f"{path}: cannot write ({e.strerror})")
+
+
+def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None) -> Any:
+    if engine != "bv":
+        _fail(f"--engine {engine!r}: unknown verification engine (available: bv)")
+    from bvverify.engines.bv import verify_bv
+
+    return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer)
+
+
+def _over(net: Any) -> str:
+    return "dequantized" if net.meta.get("dequantized_output") and net.output.scale is not None else "codes"
+
+
+@app.command()
+def verify(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    prop_path: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property: the input box and the output "
+                                     "condition of a violation (satisfiable = counterexample)."),
+    engine: str = VerifyEngineOpt,
+    timeout: float = TimeoutOpt,
+    result_file: Path | None = ResultOpt,
+    input_shape: str | None = InputShapeOpt,
+    qengine: str | None = EngineOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Decide a VNN-LIB property exactly. Exit code 0 holds, 1 violated (with a counterexample
+    replayed through the reference interpreter and, for TorchScript models, torch), 3 unknown, 2 bad input."""
+    from bvverify.properties.vnnlib import read_vnnlib
+
+    net = _load(model, input_shape, qengine, bits, input_bits)
+    over = _over(net)
+    prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
+    runtime = _runtime_for(model, net, qengine)
+    v = _run_engine(engine, net, prop, timeout, runtime)
+    if result_file is not None:
+        _write_result(result_file, v, net, over)
+    doc = {"model": model, "property": str(prop_path), "outputs_are": over, **_verdict_doc(v, net)}
+    if as_json:
+        print(json.dumps(doc))
+    else:
+        out.print(f"{model} {prop_path}: [bold]{v.status}[/bold] ({v.engine}, {v.seconds:.2f} s)"
+                  + (f" - {v.reason}" if v.reason else ""))
+        if v.counterexample is not None:
+            c = v.counterexample
+            out.print(f"counterexample replayed by {', '.join(c.replayed_by)}: output codes {c.output.ravel().tolist()}")
+    raise typer.Exit(EXIT[v.status])
+
+
+def _indices(spec: str | None, n: int) -> list[int]:
+    if spec is None:
+        return list(range(n))
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                a, b = part.split("-", 1)
+                out += list(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            _fail(f"--index {spec!r}: expected indices like 3 or 0-19 or 1,5,7")
+    for i in out:
+        if not 0 <= i < n:
+            _fail(f"--index {i} out of range: the data has {n} samples (0..{n - 1})")
+    return out
+
+
+def _floats(spec: str, what: str) -> list[float]:
+    try:
+        vals = [float(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        _fail(f"{what} {spec!r}: expected numbers separated by commas")
+    if not vals:
+        _fail(f"{what}: no value given")
+    return vals
+
+
+@app.command()
+def robust(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    data: Path | None = typer.Option(None, "--data", help="Samples: .npy [N, ...] inputs, .npz with x (and y), or a CSV of "
+                                    "rows 'label, v1, ..., vn'. Default for bundled models: their test images."),
+    index: str | None = typer.Option(None, "--index", help="Sample indices: 3, 0-19 or 1,5,7 (default: all)."),
+    eps: str = typer.Option("1", "--eps", help="Radius (or comma-separated radii) of the L-infinity ball."),
+    eps_unit: str = typer.Option("codes", "--eps-unit", help="codes: integer input codes; float: the model's float input units."),
+    clip: str | None = typer.Option(None, "--clip", help="With --eps-unit float: clip the ball to LO,HI (e.g. 0,1)."),
+    data_scale: float = typer.Option(1.0, "--data-scale", help="Multiply the data values by this (e.g. 0.00392156862745098 "
+                                     "to turn 0..255 pixels into 0..1)."),
+    label: int | None = typer.Option(None, "--label", help="Override the data's label."),
+    target: int | None = typer.Option(None, "--target", help="Targeted query: can the prediction become this class?"),
+    engine: str = VerifyEngineOpt,
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
+    result_file: Path | None = ResultOpt,
+    input_shape: str | None = InputShapeOpt,
+    qengine: str | None = EngineOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Local robustness around data samples: is the argmax (ties to the lowest index, every output
+    counts) constant on the L-infinity ball? One exact query per sample and radius."""
+    from bvverify.bundled import BUNDLED, test_images
+    from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
+
+    net = _load(model, input_shape, qengine, bits, input_bits)
+    n_in = int(np.prod(net.input.shape))
+    if data is None:
+        if model not in BUNDLED:
+            _fail("--data is required for a model that is not bundled")
+        xs, ys = test_images()
+        xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
+    else:
+        xs, ys = load_data(data, n_in)
+        src = str(data)
+    xs = xs * data_scale
+    if ys is None and label is None:
+        _fail(f"{src} has no labels: give --label")
+    radii = _floats(eps, "--eps")
+    clip_range = tuple(_floats(clip, "--clip")) if clip else None
+    if clip_range is not None and len(clip_range) != 2:
+        _fail(f"--clip {clip!r}: expected LO,HI")
+    if eps_unit not in ("codes", "float"):
+        _fail(f"--eps-unit {eps_unit!r}: expected codes or float")
+    runtime = _runtime_for(model, net, qengine)
+    rows = []
+    if result_file is not None and len(_indices(index, len(xs))) * len(radii) != 1:
+        _fail("--result-file needs exactly one query (one --index and one --eps)")
+    table = Table("index", "label", "eps", "verdict", "seconds", "note")
+    for i in _indices(index, len(xs)):
+        y = int(label if label is not None else ys[i])  # type: ignore[index]
+        clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
+        for r in radii:
+            try:
+                prop = robustness_property(net, xs[i], y, r, eps_unit, target, clip_range, name=f"{src}#{i}")
+            except DataError as e:
+                _fail(str(e))
+            if clean != y and target is None:
+                doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
+                       "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
+                from bvverify.engines.base import replay
+
+                cex = replay(net, prop, net.quantize_input(xs[i].reshape((1,) + tuple(net.input.shape)))[0]
+                             if not net.integer_input else xs[i].astype(np.int64), runtime, prefer=xs[i])
+                doc["counterexample"] = {"input": np.asarray(cex.input).ravel().tolist(),
+                                         "output_codes": cex.output.ravel().tolist(), "replayed_by": cex.replayed_by}
+                rows.append(doc)
+                table.add_row(str(i), str(y), f"{r:g}", "violated", "0.00", f"misclassified (predicted {clean})")
+                if not as_json:
+                    out.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})")
+                continue
+            v = _run_engine(engine, net, prop, timeout, runtime, prefer=xs[i])
+            doc = {"index": i, "label": y, "eps": r, **_verdict_doc(v, net)}
+            rows.append(doc)
+            note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")
+            table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
+            if not as_json:
+                out.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}")
+            if result_file is not None:
+                _write_result(result_file, v, net, "codes")
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
+    if as_json:
+        print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target": target, "counts": counts,
+                          "results": rows}))
+    else:
+        out.print(table)
+        out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
+                  f"total {sum(r['seconds'] for r in rows):.1f} s")
+    raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
+
+
+@app.command("export-smt")
+def export_smt(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    prop_path: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the SMT-LIB2 file."),
+    input_shape: str | None = InputShapeOpt,
+    qengine: str | None = EngineOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+) -> None:
+    """Write the exact query as a self-contained SMT-LIB2 QF_BV problem (sat = counterexample)."""
+    from bvverify.engines.bv import build_solver
+    from bvverify.properties.vnnlib import read_vnnlib
+
+    net = _load(model, input_shape, qengine, bits, input_bits)
+    prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), _over(net))
+    solver, _, _ = build_solver(net, prop)
+    text = "(set-logic QF_BV)\n" + solver.to_smt2().replace("(set-logic ALL)", "")
+    try:
+        output.write_text(text)
+    except OSError as e:
+        _fail(f"{output}: cannot write ({e.strerror})")
+    out.print(f"wrote {output} ({len(text.splitlines())} lines, QF_BV)")
 
 
 def main() -> None:

@@ -94,7 +94,7 @@ def test_torchscript_cli(tmp_path):
     torch.jit.save(torch.jit.trace(m, torch.rand(1, 1, 8, 8)), str(path))
     x = np.random.default_rng(0).uniform(-0.2, 1.2, (50, 1, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    run("eval", path, tmp_path / "x.npy", "--input-shape", "1,8,8", "--engine", "fbgemm", "--dequantize",
+    run("eval", path, tmp_path / "x.npy", "--input-shape", "1,8,8", "--qengine", "fbgemm", "--dequantize",
         "--out", tmp_path / "o.npy")
     assert np.array_equal(np.load(tmp_path / "o.npy"), m(torch.from_numpy(x)).numpy())
     _bad("inspect", path, words="input shape")

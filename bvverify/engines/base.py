@@ -15,11 +15,11 @@ import numpy as np
 
 from bvverify.errors import BvverifyError
 from bvverify.ir.graph import QNetwork
-from bvverify.properties.boxes import floats_for_codes
+from bvverify.properties.boxes import code_box, float_region, floats_for_codes
 from bvverify.properties.spec import Property
 
 STATUSES = ("holds", "violated", "unknown")
-Runtime = Callable[[np.ndarray], np.ndarray]  # float inputs [N, ...] -> dequantized float outputs [N, ...]
+Runtime = Callable[[np.ndarray], np.ndarray]  # model-domain inputs [N, ...] -> output codes [N, ...] of the real runtime
 
 
 class ReplayError(BvverifyError, RuntimeError):
@@ -61,18 +61,21 @@ def replay(net: QNetwork, prop: Property, codes: np.ndarray, runtime: Runtime | 
     if not prop.output.holds(y):
         raise ReplayError("internal error: the solver's counterexample does not violate the property in the "
                           f"reference interpreter (output {out.ravel().tolist()})")
-    x = floats_for_codes(net, codes, prop.lo, prop.hi, prefer)
-    if np.any(x < np.asarray(prop.lo).reshape(x.shape)) or np.any(x > np.asarray(prop.hi).reshape(x.shape)):
+    clo, chi = code_box(net, prop)
+    if np.any(codes < clo) or np.any(codes > chi):
+        raise ReplayError("internal error: counterexample codes lie outside the input box")
+    flo, fhi = float_region(net, prop)
+    x = floats_for_codes(net, codes, flo, fhi, prefer)
+    if np.any(x < flo) or np.any(x > fhi):
         raise ReplayError("internal error: counterexample input lies outside the input box")
     again = net.evaluate(x[None] if not net.integer_input else x.astype(np.int64)[None])[0]
     if not np.array_equal(again, out):
         raise ReplayError("internal error: the counterexample's float input does not reproduce its codes")
     cex = Counterexample(x if not net.integer_input else codes, codes, out, deq, ["interpreter"])
     if runtime is not None:
-        got = np.asarray(runtime(x[None].astype(np.float32)))[0]
-        ref = deq if deq is not None else out
-        if not np.array_equal(np.asarray(got, dtype=np.float64).ravel(), np.asarray(ref, dtype=np.float64).ravel()):
+        got = np.asarray(runtime(x[None]))[0]
+        if not np.array_equal(np.asarray(got).ravel(), out.ravel()):
             raise ReplayError(f"the runtime disagrees with the reference interpreter on the counterexample: "
-                              f"runtime {np.asarray(got).ravel().tolist()} vs interpreter {np.asarray(ref).ravel().tolist()}")
+                              f"runtime codes {np.asarray(got).ravel().tolist()} vs interpreter {out.ravel().tolist()}")
         cex.replayed_by.append("runtime")
     return cex

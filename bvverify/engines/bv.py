@@ -14,13 +14,13 @@ import z3
 from bvverify.encoders.bv import encode_condition, lower
 from bvverify.engines.base import Runtime, Verdict, replay
 from bvverify.ir.graph import QNetwork
-from bvverify.properties.boxes import codes_of_box
+from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
 
 
 def build_solver(net: QNetwork, prop: Property) -> tuple[z3.Solver, np.ndarray, dict]:
     """A z3 solver whose models are exactly the counterexamples of ``prop``."""
-    clo, chi = codes_of_box(net, prop.lo, prop.hi)
+    clo, chi = code_box(net, prop)
     enc = lower(net, clo, chi)
     solver = z3.SolverFor("QF_BV")
     solver.add(*enc.constraints)

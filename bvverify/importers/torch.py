@@ -90,3 +90,42 @@ def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
         if kind.startswith("quantized::") or kind in ("aten::flatten", "aten::view", "aten::reshape"):
             return None
     return None
+
+
+def torch_runtime(path: str | Path, engine: str, net: QNetwork):
+    """The real runtime for counterexample replay: the TorchScript model itself, run
+    by torch on ``engine`` with one thread; returns output *codes* (a dequantized
+    float output is mapped back through the injective dequantization table)."""
+    import numpy as np
+    import torch
+
+    module = torch.jit.load(str(path), map_location="cpu")
+    table = None
+    if net.output.scale is not None:
+        codes = np.arange(-(2**15), 2**15)
+        table = (net.dequantize(codes), codes)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        prev = torch.backends.quantized.engine
+        threads = torch.get_num_threads()
+        try:
+            torch.backends.quantized.engine = engine
+            torch.set_num_threads(1)
+            with torch.no_grad():
+                y = module(torch.from_numpy(np.asarray(x, dtype=np.float32)))
+        finally:
+            torch.backends.quantized.engine = prev
+            torch.set_num_threads(threads)
+        if y.is_quantized:
+            return y.int_repr().numpy().astype(np.int64)
+        vals = y.numpy()
+        deq, codes = table  # type: ignore[misc]
+        order = np.argsort(deq, kind="stable")
+        pos = np.searchsorted(deq[order], vals)
+        pos = np.clip(pos, 0, len(order) - 1)
+        out = codes[order][pos]
+        if not np.array_equal(net.dequantize(out), vals):
+            raise ModelFormatError(f"{path}: the torch output is not a dequantized code of the model's output qparams")
+        return out
+
+    return run

@@ -94,3 +94,24 @@ def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.nd
     if not np.array_equal(net.quantize_input(x[None])[0], codes):
         raise BvverifyError("internal error: no float in the box maps to the counterexample's input codes")
     return x
+
+
+def code_box(net: QNetwork, prop) -> tuple[np.ndarray, np.ndarray]:
+    """The integer input-code box of a property (its bounds are codes already when
+    ``prop.meta["codes"]``, e.g. a robustness ball taken in code units)."""
+    if prop.meta.get("codes"):
+        lo = np.asarray(prop.lo, dtype=np.int64).reshape(net.input.shape)
+        hi = np.asarray(prop.hi, dtype=np.int64).reshape(net.input.shape)
+        if np.any(lo > hi):
+            raise EmptyBoxError("input code box is empty")
+        return lo, hi
+    return codes_of_box(net, prop.lo, prop.hi)
+
+
+def float_region(net: QNetwork, prop) -> tuple[np.ndarray, np.ndarray]:
+    """Float bounds of the region: the box itself, or all floats for a code box."""
+    if prop.meta.get("codes") and not net.integer_input:
+        big = float(np.finfo(np.float32).max)
+        return np.full(net.input.shape, -big), np.full(net.input.shape, big)
+    return (np.asarray(prop.lo, dtype=np.float64).reshape(net.input.shape),
+            np.asarray(prop.hi, dtype=np.float64).reshape(net.input.shape))
