@@ -98,3 +98,9 @@ def test_torchscript_cli(tmp_path):
         "--out", tmp_path / "o.npy")
     assert np.array_equal(np.load(tmp_path / "o.npy"), m(torch.from_numpy(x)).numpy())
     _bad("inspect", path, words="input shape")
+
+
+def test_overflow_command():
+    doc = json.loads(run("overflow", "digits-cnn", "--json").stdout)
+    assert [d["overflow"] for d in doc["layers"]] == ["no", "no", "no"]
+    assert all(d["how"] == "interval" for d in doc["layers"])

@@ -55,11 +55,14 @@ def _conv(node: ops.Conv2d, x: Interval) -> Interval:
 
 
 def exact_acc_ranges(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
-                     shapes: dict[str, tuple[int, ...]]) -> dict[str, Interval]:
-    """Interval of every tensor; Dense/Conv tensors hold the *unwrapped* accumulator."""
+                     shapes: dict[str, tuple[int, ...]], box: Interval | None = None) -> dict[str, Interval]:
+    """Interval of every tensor over the input code ``box`` (default: every valid input);
+    Dense/Conv tensors hold the *unwrapped* accumulator."""
     env: dict[str, Interval] = {
         "input": (np.full(input_spec.shape, input_spec.lo, dtype=np.int64),
-                  np.full(input_spec.shape, input_spec.hi, dtype=np.int64))
+                  np.full(input_spec.shape, input_spec.hi, dtype=np.int64)) if box is None else
+                 (np.asarray(box[0], dtype=np.int64).reshape(input_spec.shape),
+                  np.asarray(box[1], dtype=np.int64).reshape(input_spec.shape))
     }
     for node in nodes:
         ins = [env[i] for i in node.inputs]
