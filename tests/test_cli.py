@@ -104,3 +104,19 @@ def test_overflow_command():
     doc = json.loads(run("overflow", "digits-cnn", "--json").stdout)
     assert [d["overflow"] for d in doc["layers"]] == ["no", "no", "no"]
     assert all(d["how"] == "interval" for d in doc["layers"])
+
+
+def test_bundled_native_eval_equals_torch(tmp_path):
+    """torch model -> native file -> `bvverify eval` equals torch (the bundled TorchScript twin)."""
+    from bvverify.bundled import MODELS_DIR
+
+    torch.backends.quantized.engine = "fbgemm"
+    torch.set_num_threads(1)
+    x = np.random.default_rng(3).uniform(-0.2, 1.2, (500, 1, 8, 8)).astype(np.float32)
+    for name, shape in (("digits_mlp", (500, 64)), ("digits_cnn", (500, 1, 8, 8))):
+        xs = x.reshape(shape)
+        np.save(tmp_path / "x.npy", xs)
+        run("eval", MODELS_DIR / f"{name}.bvq", tmp_path / "x.npy", "--dequantize", "--out", tmp_path / "o.npy")
+        with torch.no_grad():
+            want = torch.jit.load(str(MODELS_DIR / f"{name}.pt"))(torch.from_numpy(xs)).numpy()
+        assert np.array_equal(np.load(tmp_path / "o.npy"), want)

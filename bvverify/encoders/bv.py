@@ -81,8 +81,10 @@ def _interval_sum(coeffs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[i
 
 
 class Lowering:
-    def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, prefix: str = "x"):
+    def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, prefix: str = "x",
+                 step_mode: str = "var"):
         self.net = net
+        self.step_mode = step_mode
         shape = tuple(net.input.shape)
         lo = np.asarray(code_lo, dtype=np.int64).reshape(shape)
         hi = np.asarray(code_hi, dtype=np.int64).reshape(shape)
@@ -296,11 +298,38 @@ class Lowering:
                                              f"profile {node.profile} is monotone")
                 table = step_table(f, a, b)
                 t = acc.terms[full]
-                out = const(table.v_lo, w)
-                for thr in table.thresholds:
-                    out = out + z3.If(t >= const(int(thr), t.size()), const(1, w), const(0, w))
-                terms[full], lo[full], hi[full] = (z3.simplify(out) if z3.is_bv_value(t) else out), table.v_lo, table.v_hi
+                terms[full], lo[full], hi[full] = self._step(t, table, w, f"{node.name}_{'_'.join(map(str, full))}"), \
+                    table.v_lo, table.v_hi
         return Tensor(terms, lo, hi)
+
+    def _step(self, t: z3.BitVecRef, table, w: int, name: str) -> z3.BitVecRef:
+        """The exact step function ``table`` applied to the term ``t``.
+
+        Constant input: evaluated. Otherwise a fresh output variable ``o`` tied to the
+        accumulator by one equivalence per threshold, ``acc >= T_k  <=>  o >= v_lo + k``
+        (with ``o`` confined to [v_lo, v_hi]): no adder tree, and each threshold is a
+        single comparison the SAT solver can branch on."""
+        if z3.is_bv_value(t):
+            return const(int(table(np.array([t.as_signed_long()]))[0]), w)
+        if table.v_lo == table.v_hi:
+            return const(table.v_lo, w)
+        n = len(table.thresholds)
+        if n == table.acc_hi - table.acc_lo and np.array_equal(table.thresholds,
+                                                              np.arange(table.acc_lo + 1, table.acc_hi + 1)):
+            # one code per accumulator value on the whole interval: f(acc) = acc - acc_lo + v_lo exactly
+            ww = max(w, t.size())
+            return fit(fit(t, ww) + const(table.v_lo - table.acc_lo, ww), w) if ww > w else \
+                fit(t, ww) + const(table.v_lo - table.acc_lo, ww)
+        if self.step_mode == "sum":
+            out = const(table.v_lo, w)
+            for thr in table.thresholds:
+                out = out + z3.If(t >= const(int(thr), t.size()), const(1, w), const(0, w))
+            return out
+        o = z3.BitVec(name, w)
+        self.constraints += [o >= const(table.v_lo, w), o <= const(table.v_hi, w)]
+        for k, thr in enumerate(table.thresholds):
+            self.constraints.append((t >= const(int(thr), t.size())) == (o >= const(table.v_lo + k + 1, w)))
+        return o
 
     def lower_Clamp(self, node: ops.Clamp, x: Tensor) -> Tensor:
         w = max(width_for(node.lo, node.hi), max((t.size() for t in x.terms.ravel()), default=1))
@@ -358,6 +387,16 @@ class Lowering:
                     hi[ch, i, j] = max(int(x.hi[ch, y, xx]) for y, xx in live)
         return Tensor(terms, lo, hi)
 
+    def lower_AvgPool2d(self, node: ops.AvgPool2d, x: Tensor) -> Tensor:
+        from bvverify.encoders.bv_elementwise import lower_avgpool
+
+        return lower_avgpool(self, node, x)
+
+    def lower_Add(self, node: ops.Add, a: Tensor, b: Tensor) -> Tensor:
+        from bvverify.encoders.bv_elementwise import lower_add
+
+        return lower_add(self, node, a, b)
+
     def lower_Reshape(self, node: ops.Reshape, x: Tensor) -> Tensor:
         shape = tuple(node.shape)
         return Tensor(x.terms.reshape(shape), x.lo.reshape(shape), x.hi.reshape(shape))
@@ -385,9 +424,9 @@ class Lowering:
         return Tensor(terms, lo, hi)
 
 
-def lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray) -> Encoding:
+def lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, step_mode: str = "var") -> Encoding:
     """Lower ``net`` over the input code box [code_lo, code_hi] (input shape)."""
-    return Lowering(net, code_lo, code_hi).run()
+    return Lowering(net, code_lo, code_hi, step_mode=step_mode).run()
 
 
 def dequantized_values(net: QNetwork, out: Tensor) -> tuple[list[tuple[z3.BitVecRef, int, int]], int]:

@@ -18,6 +18,9 @@ models the deployed single-sample call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
@@ -40,20 +43,65 @@ def vector_mask(shape: tuple[int, ...], channels_last: bool) -> np.ndarray:
     return flat.reshape(shape)
 
 
-def _fbgemm_add(p, a: np.ndarray, b: np.ndarray, relu: bool, channels_last: bool) -> np.ndarray:
+@dataclass(frozen=True)
+class AddPath:
+    """One arithmetic path of quantized add, split at its only mixing point:
+    ``q(a, b) = out(fa(a) + fb(b))`` where the sum is float32 (one rounding) when
+    ``floating`` and exact int64 otherwise. ``out`` applies relu, the quantizer
+    and the node's clamp; ``monotone(lo, hi)`` says whether ``out`` is proven
+    monotone non-decreasing for sums in [lo, hi]."""
+
+    fa: Callable[[np.ndarray], np.ndarray]
+    fb: Callable[[np.ndarray], np.ndarray]
+    floating: bool
+    out: Callable[[np.ndarray], np.ndarray]
+    monotone: Callable[[float, float], bool]
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        s = self.fa(a) + self.fb(b)
+        return self.out(s.astype(F32) if self.floating else s)
+
+
+def _always(lo: float, hi: float) -> bool:
+    return True
+
+
+def _fbgemm_path(p, relu: bool, vector: bool, lo: int, hi: int) -> AddPath:
     sa, sb, so = F32(p["sa"]), F32(p["sb"]), F32(p["s_out"])
     za, zb, zo = int(p["za"]), int(p["zb"]), int(p["z_out"])
-    da = fma32(sa, a.astype(F32), F32(sa * F32(-za)))
-    db = fma32(sb, b.astype(F32), F32(sb * F32(-zb)))
-    cv = (da + db).astype(F32)
-    ds = (sa * (a - za).astype(F32)).astype(F32)
-    dbs = (sb * (b - zb).astype(F32)).astype(F32)
-    cs = (ds + dbs).astype(F32)
-    if relu:
-        cv = np.maximum(cv, F32(0))
-        cs = np.maximum(cs, F32(0))
-    mask = vector_mask(a.shape[1:], channels_last)[None]
-    return np.where(mask, q_vec(cv, F32(1.0) / so, zo), q_val(cs, float(so), zo))
+    if vector:
+
+        def fa(a: np.ndarray) -> np.ndarray:
+            return fma32(sa, np.asarray(a).astype(F32), F32(sa * F32(-za)))
+
+        def fb(b: np.ndarray) -> np.ndarray:
+            return fma32(sb, np.asarray(b).astype(F32), F32(sb * F32(-zb)))
+
+        inv = F32(1.0) / so
+
+        def out(c: np.ndarray) -> np.ndarray:
+            if relu:
+                c = np.maximum(c, F32(0))
+            return np.clip(q_vec(c, inv, zo), lo, hi)
+
+        def monotone(c_lo: float, c_hi: float) -> bool:
+            # RN(c*inv) stays within 2^30 in magnitude: the int32 zero-point add cannot wrap
+            return max(abs(c_lo), abs(c_hi)) * float(inv) <= 2.0**29 and abs(zo) <= 2**29
+
+        return AddPath(fa, fb, True, out, monotone)
+
+    def fa(a: np.ndarray) -> np.ndarray:
+        return (sa * (np.asarray(a) - za).astype(F32)).astype(F32)
+
+    def fb(b: np.ndarray) -> np.ndarray:
+        return (sb * (np.asarray(b) - zb).astype(F32)).astype(F32)
+
+    def out(c: np.ndarray) -> np.ndarray:
+        if relu:
+            c = np.maximum(c, F32(0))
+        return np.clip(q_val(c, float(so), zo), lo, hi)
+
+    return AddPath(fa, fb, True, out, _always)
 
 
 def qnnpack_multipliers(p) -> tuple[int, int, int]:
@@ -68,24 +116,48 @@ def qnnpack_multipliers(p) -> tuple[int, int, int]:
     return int(np.rint(np.float64(ac) * 2.0**shift)), int(np.rint(np.float64(bc) * 2.0**shift)), shift
 
 
-def _qnnpack_add(p, a: np.ndarray, b: np.ndarray, relu: bool) -> np.ndarray:
+def _qnnpack_path(p, relu: bool, lo: int, hi: int) -> AddPath:
     am, bm, shift = qnnpack_multipliers(p)
-    zo = int(p["z_out"])
-    acc = am * (a - int(p["za"])) + bm * (b - int(p["zb"]))
+    za, zb, zo = int(p["za"]), int(p["zb"]), int(p["z_out"])
     mask = (1 << shift) - 1
-    rem = (acc & mask) - (acc < 0)
-    y = (acc >> shift) + (rem > (mask >> 1))
-    return np.clip(y + zo, zo if relu else 0, 255)
+
+    def fa(a: np.ndarray) -> np.ndarray:
+        return am * (np.asarray(a, dtype=np.int64) - za)
+
+    def fb(b: np.ndarray) -> np.ndarray:
+        return bm * (np.asarray(b, dtype=np.int64) - zb)
+
+    def out(acc: np.ndarray) -> np.ndarray:
+        rem = (acc & mask) - (acc < 0)
+        y = (acc >> shift) + (rem > (mask >> 1))
+        return np.clip(np.clip(y + zo, zo if relu else 0, 255), lo, hi)
+
+    return AddPath(fa, fb, False, out, _always)
+
+
+def add_path(node, vector: bool) -> AddPath:
+    """The arithmetic of the elements torch adds on the vector path (``vector``)
+    or on the scalar tail; qnnpack has one path for every element."""
+    if node.rule in ("torch_fbgemm", "torch_x86"):
+        return _fbgemm_path(node.params, node.relu, vector, node.lo, node.hi)
+    if node.rule == "torch_qnnpack":
+        return _qnnpack_path(node.params, node.relu, node.lo, node.hi)
+    raise UnsupportedOpError(f"{node.name}: add rule {node.rule!r} unknown (known: {', '.join(ADD_RULES)})")
+
+
+def add_vector_mask(node, shape: tuple[int, ...]) -> np.ndarray:
+    """Per element (logical layout, one sample): whether ``add_path(node, True)`` applies."""
+    if node.rule in ("torch_fbgemm", "torch_x86"):
+        return vector_mask(shape, node.channels_last)
+    return np.ones(shape, dtype=bool)
 
 
 def add(node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if node.rule in ("torch_fbgemm", "torch_x86"):
-        q = _fbgemm_add(node.params, a, b, node.relu, node.channels_last)
-    elif node.rule == "torch_qnnpack":
-        q = _qnnpack_add(node.params, a, b, node.relu)
-    else:
-        raise UnsupportedOpError(f"{node.name}: add rule {node.rule!r} unknown (known: {', '.join(ADD_RULES)})")
-    return np.clip(q, node.lo, node.hi)
+    vec = add_path(node, True)
+    mask = add_vector_mask(node, a.shape[1:])[None]
+    if mask.all():
+        return vec(a, b)
+    return np.where(mask, vec(a, b), add_path(node, False)(a, b))
 
 
 def requant_table(lo: int, hi: int, s_in: float, z_in: int, s_out: float, z_out: int, scalar_path: bool) -> np.ndarray:
@@ -97,4 +169,5 @@ def requant_table(lo: int, hi: int, s_in: float, z_in: int, s_out: float, z_out:
     return q_val(x, s_out, z_out) if scalar_path else q_fbgemm(x, s_out, z_out)
 
 
-__all__ = ["ADD_RULES", "add", "f32", "qnnpack_multipliers", "requant_table", "vector_mask"]
+__all__ = ["ADD_RULES", "AddPath", "add", "add_path", "add_vector_mask", "f32", "qnnpack_multipliers", "requant_table",
+           "vector_mask"]

@@ -16,6 +16,9 @@ count_include_pad else size)``, ``m = RN(1/n)``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
@@ -38,30 +41,40 @@ def nhwc_kernel(shape: tuple[int, ...], channels_last: bool) -> bool:
     return channels_last or c == 1 or (h == 1 and w == 1)
 
 
-def avgpool2d(node, x: np.ndarray) -> np.ndarray:
-    n_, c, h, w = x.shape
+@dataclass(frozen=True)
+class PoolWindow:
+    """One output position: valid input rows ``[h0, h1)`` and columns ``[w0, w1)``
+    (``size`` taps), and the divisor ``n`` of its path."""
+
+    oy: int
+    ox: int
+    h0: int
+    h1: int
+    w0: int
+    w1: int
+    n: int
+
+    @property
+    def size(self) -> int:
+        return (self.h1 - self.h0) * (self.w1 - self.w0)
+
+
+def _qnnpack_plain(node) -> bool:
+    return node.rule == "qnnpack" and not node.ceil_mode
+
+
+def avgpool_plan(node, shape: tuple[int, int, int]) -> tuple[tuple[int, int], list[PoolWindow]]:
+    """Output (OH, OW) and every window of an input (C, H, W); raises where torch refuses."""
+    c, h, w = shape
     kh, kw = node.kernel
     (sh, sw), (ph, pw) = node.stride, node.padding
-    z = int(node.zero_point)
-    if node.rule == "qnnpack" and not node.ceil_mode:
+    if _qnnpack_plain(node):
         if kh * kw == 1:
             raise UnsupportedOpError(f"{node.name}: qnnpack average pooling with a 1x1 kernel (torch refuses it)")
-        n = kh * kw
-        sc = F32(F32(node.scale) / F32(F32(node.scale) * F32(n)))
-        oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-        xp = np.pad(x - z, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        out = np.empty((n_, c, oh, ow), np.int64)
-        for oy in range(oh):
-            for ox in range(ow):
-                acc = xp[:, :, oy * sh : oy * sh + kh, ox * sw : ox * sw + kw].sum((2, 3))
-                out[:, :, oy, ox] = np.rint((acc.astype(F32) * sc).astype(F32)).astype(np.int64) + z
-        return np.clip(out, max(node.lo, 0), min(node.hi, 255))
-    if node.rule not in ("fbgemm", "qnnpack"):
+    elif node.rule not in ("fbgemm", "qnnpack"):
         raise UnsupportedOpError(f"{node.name}: average-pool rule {node.rule!r} unknown")
-    nhwc = nhwc_kernel((c, h, w), node.channels_last)
     oh, ow = _out(h, kh, sh, ph, node.ceil_mode), _out(w, kw, sw, pw, node.ceil_mode)
-    out = np.empty((n_, c, oh, ow), np.int64)
-    cvec = (c // 16) * 16
+    wins = []
     for oy in range(oh):
         hs = oy * sh - ph
         he = min(hs + kh, h + ph)
@@ -71,15 +84,82 @@ def avgpool2d(node, x: np.ndarray) -> np.ndarray:
             pool = (he - hs) * (we - ws)
             h0, h1, w0, w1 = max(hs, 0), min(he, h), max(ws, 0), min(we, w)
             size = (h1 - h0) * (w1 - w0)
-            s = x[:, :, h0:h1, w0:w1].sum((2, 3))
-            n = node.divisor_override or (pool if node.count_include_pad else size)
-            m = F32(1.0 / n)
-            acc = (s - size * z).astype(F32)
-            if not nhwc:
-                r = np.rint((F32(z) + (acc * m).astype(F32)).astype(F32).astype(np.float64))
-                out[:, :, oy, ox] = np.clip(r, 0, 255).astype(np.int64)
+            if _qnnpack_plain(node):  # full kh x kw window (padded taps hold the zero point)
+                n = kh * kw
             else:
-                rv = q_vec(acc, m, z)
-                rs = q_val(acc, float(F32(F32(1.0) / m)), z)
-                out[:, :, oy, ox] = np.where(np.arange(c)[None, :] < cvec, rv, rs)
-    return np.clip(out, node.lo, node.hi)
+                n = node.divisor_override or (pool if node.count_include_pad else size)
+            wins.append(PoolWindow(oy, ox, h0, h1, w0, w1, n))
+    return (oh, ow), wins
+
+
+def avgpool_kind(node, shape: tuple[int, int, int], channel: int) -> str:
+    """The arithmetic channel ``channel`` goes through: ``qnnpack``, ``nchw``, ``vec`` or ``val``."""
+    if _qnnpack_plain(node):
+        return "qnnpack"
+    c = shape[0]
+    if not nhwc_kernel(shape, node.channels_last):
+        return "nchw"
+    return "vec" if channel < (c // 16) * 16 else "val"
+
+
+def avgpool_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The exact map ``acc -> output code`` (final clamp included) of one window,
+    where ``acc = S - size*z`` (int64, any shape)."""
+    z = int(node.zero_point)
+    lo, hi = node.lo, node.hi
+    if kind == "qnnpack":
+        sc = F32(F32(node.scale) / F32(F32(node.scale) * F32(n)))
+
+        def fn(acc: np.ndarray) -> np.ndarray:
+            acc = np.asarray(acc, dtype=np.int64)
+            out = np.rint((acc.astype(F32) * sc).astype(F32)).astype(np.int64) + z
+            return np.clip(out, max(lo, 0), min(hi, 255))
+
+        return fn
+    m = F32(1.0 / n)
+    if kind == "nchw":
+
+        def fn(acc: np.ndarray) -> np.ndarray:
+            a = np.asarray(acc, dtype=np.int64).astype(F32)
+            r = np.rint((F32(z) + (a * m).astype(F32)).astype(F32).astype(np.float64))
+            return np.clip(np.clip(r, 0, 255).astype(np.int64), lo, hi)
+
+        return fn
+    if kind == "vec":
+
+        def fn(acc: np.ndarray) -> np.ndarray:
+            return np.clip(q_vec(np.asarray(acc, dtype=np.int64).astype(F32), m, z), lo, hi)
+
+        return fn
+    if kind == "val":
+        inv = float(F32(F32(1.0) / m))
+
+        def fn(acc: np.ndarray) -> np.ndarray:
+            return np.clip(q_val(np.asarray(acc, dtype=np.int64).astype(F32), inv, z), lo, hi)
+
+        return fn
+    raise ValueError(f"unknown average-pool kind {kind!r}")
+
+
+def avgpool_monotone(node, kind: str, n: int, acc_lo: int, acc_hi: int) -> bool:
+    """Whether ``avgpool_code_fn(node, kind, n)`` is proven monotone on [acc_lo, acc_hi].
+
+    Every path is a chain of monotone roundings of positive scalings, except the
+    vector quantizer's int32 zero-point add, which wraps only past 2^31."""
+    if kind != "vec":
+        return True
+    return max(abs(acc_lo), abs(acc_hi)) <= 2**30 and abs(int(node.zero_point)) <= 2**29
+
+
+def avgpool2d(node, x: np.ndarray) -> np.ndarray:
+    n_, c, h, w = x.shape
+    z = int(node.zero_point)
+    (oh, ow), wins = avgpool_plan(node, (c, h, w))
+    kinds = [avgpool_kind(node, (c, h, w), ch) for ch in range(c)]
+    groups = {k: np.array([ch for ch in range(c) if kinds[ch] == k]) for k in dict.fromkeys(kinds)}
+    out = np.empty((n_, c, oh, ow), np.int64)
+    for win in wins:
+        acc = x[:, :, win.h0 : win.h1, win.w0 : win.w1].sum((2, 3)) - win.size * z
+        for kind, chans in groups.items():
+            out[:, chans, win.oy, win.ox] = avgpool_code_fn(node, kind, win.n)(acc[:, chans])
+    return out
