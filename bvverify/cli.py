@@ -197,7 +197,8 @@ def eval_(
 # ---------------------------------------------------------------------------- verification
 
 EXIT = {"holds": 0, "violated": 1, "unknown": 3}
-VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding).")
+VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding, sound "
+                               "and complete) or bounds (interval bounds: holds, a violating box centre, or unknown).")
 TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
 ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
 
@@ -247,8 +248,12 @@ def _write_result(path: Path, v: Any, net: Any, over: str) -> None:
 
 
 def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None) -> Any:
+    if engine == "bounds":
+        from bvverify.engines.bounds import verify_bounds
+
+        return verify_bounds(net, prop, runtime=runtime, prefer=prefer)
     if engine != "bv":
-        _fail(f"--engine {engine!r}: unknown verification engine (available: bv)")
+        _fail(f"--engine {engine!r}: unknown verification engine (available: bv, bounds)")
     from bvverify.engines.bv import verify_bv
 
     return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer)

@@ -53,6 +53,18 @@ def test_verify_holds_and_violated(tmp_path, model):
     assert lines[0] == "sat" and lines[1].startswith("((X_0 ") and "(Y_2 " in lines[-1]
 
 
+def test_verify_bounds_engine(tmp_path, model):
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text(vnnlib([(0.0, 0.5), (0.0, 0.5)], ["(>= Y_0 6.0)"]))
+    doc = json.loads(run("verify", model, prop, "--engine", "bounds", "--json").stdout)
+    assert doc["status"] == "holds" and doc["engine"] == "bounds"
+    prop.write_text(vnnlib([(0.0, 0.5), (0.0, 0.5)], ["(>= Y_2 8) (<= Y_0 3)"]))
+    doc = json.loads(run("verify", model, prop, "--engine", "bounds", "--json", ok=(1, 3)).stdout)
+    assert doc["status"] in ("unknown", "violated")
+    if doc["status"] == "violated":
+        assert doc["counterexample"]["replayed_by"] == ["interpreter"]
+
+
 def test_verify_bad_property(tmp_path, model):
     prop = tmp_path / "bad.vnnlib"
     prop.write_text("(declare-const X_0 Real)\n(assert (<= X_7 1))\n")

@@ -1,0 +1,1 @@
+"""Bound propagation through the exact integer semantics (round, clip, pooling, add)."""
