@@ -29,6 +29,7 @@ from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.spec import Linear, OutputCondition, Property
 from bvverify.runtimes.elementwise import add_vector_mask, qnnpack_multipliers
+from tests.engines.test_bv_bruteforce import enumerate_box
 
 MAX_POINTS = 2**12
 F32 = np.float32
@@ -177,18 +178,6 @@ def code_box(draw, net):
 
 def node_shape(net, node):
     return net.shapes[node.name]
-
-
-def enumerate_box(clo, chi):
-    lo, hi = clo.ravel(), chi.ravel()
-    vary = np.nonzero(hi > lo)[0]
-    sizes = hi[vary] - lo[vary] + 1
-    n = int(np.prod(sizes)) if len(vary) else 1
-    assert n <= MAX_POINTS
-    pts = np.tile(lo, (n, 1))
-    if len(vary):
-        pts[:, vary] = lo[vary] + np.indices(tuple(sizes)).reshape(len(vary), -1).T
-    return pts.reshape((-1,) + clo.shape)
 
 
 @st.composite
