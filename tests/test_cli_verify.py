@@ -167,3 +167,11 @@ def test_robust_torchscript_replays_in_torch(tmp_path):
         assert np.all(xi >= 0) and np.all(xi <= 1)
         with torch.no_grad():
             assert m(torch.from_numpy(xi)).numpy().argmax(1)[0] != r["label"] or r["eps"] == 0
+
+
+def test_bundled_spec_file():
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
+    doc = json.loads(run("verify", "digits-mlp", spec, "--json").stdout)
+    assert doc["status"] == "holds" and doc["outputs_are"] == "dequantized"
