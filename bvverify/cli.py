@@ -411,7 +411,7 @@ def robust(
             if not as_json:
                 out.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}")
             if result_file is not None:
-                _write_result(result_file, v, net, "codes")
+                _write_result(result_file, v, net, _over(net))
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
     if as_json:
         print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target": target, "counts": counts,
