@@ -167,9 +167,7 @@ class _Walker:
             self.env[outs[0]] = result
 
     def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
-        s, _ = self.sym_or_deq(v, node)
-        net_shapes = QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes  # type: ignore[arg-type]
-        return net_shapes[s.name]
+        return self.sym_shape_of(self.sym_or_deq(v, node)[0])
 
     # -- ops ---------------------------------------------------------------
     def op_aten_quantize_per_tensor(self, node: Any, ins: list) -> Sym:
@@ -234,6 +232,7 @@ class _Walker:
         s_out = np.float32(scale)
         base = _scope(node).split(".")[-1] or "layer"
         acc_name = self.fresh(base + ".acc")
+        in_shape = self.sym_shape_of(x) if conv is not None else ()
         int_bias = None
         if self.engine == "qnnpack":
             int_bias = qnnpack.quantize_bias(b, sw, float(s_in))
@@ -246,7 +245,7 @@ class _Walker:
         elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw):
             profile = "onednn"
             params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b}
-            why = onednn_refusal(self.sym_shape_of(x)[1:], q.shape[2:], conv)
+            why = onednn_refusal(in_shape[1:], q.shape[2:], conv)
             if why:
                 raise UnsupportedOpError(f"{self.source}: Conv2d in {_scope(node)} runs on oneDNN (x86 engine) and {why}; "
                                          "bvverify refuses it rather than guess (the fbgemm engine is modelled exactly)")
@@ -263,7 +262,7 @@ class _Walker:
         if conv is None:
             self.emit(ops.Dense(acc_name, (x.name,), q, zw, x.zero_point, int_bias))
         else:
-            pairs = profile == "fbgemm" and fbgemm_depthwise(self.sym_shape_of(x)[0], q.shape, conv)
+            pairs = profile == "fbgemm" and fbgemm_depthwise(in_shape[0], q.shape, conv)
             if pairs:
                 self.notes.append(f"{base}: fbgemm's depthwise kernel saturates pair sums to int16; modelled exactly")
             self.emit(ops.Conv2d(acc_name, (x.name,), q, zw, x.zero_point, int_bias, pair_saturation=pairs, **conv))
@@ -420,6 +419,7 @@ class _Walker:
         return Sym(name, float(np.float32(scale)), int(zp), channels_last=all(x.channels_last for x in xs))
 
     def sym_shape_of(self, s: Sym) -> tuple[int, ...]:
+        """Unbatched shape of a walked tensor (the graph so far is validated on the way)."""
         return QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes[s.name]  # type: ignore[arg-type]
 
     def op_quantized_cat(self, node: Any, ins: list) -> Sym:

@@ -93,15 +93,6 @@ def check_zero_point(name: str, value: object, lo: int, hi: int) -> None:
         raise QuantParamError(f"{name}: zero point {bad} outside [{lo}, {hi}]")
 
 
-def channel_params(params: Params, channel: int) -> dict[str, np.ndarray]:
-    """The parameters of one channel (scalars broadcast)."""
-    out = {}
-    for k, v in params.items():
-        a = np.asarray(v)
-        out[k] = a[..., channel : channel + 1] if a.ndim and a.shape[-1] > 1 else a
-    return out
-
-
 @dataclass(frozen=True)
 class StepTable:
     """The exact step function of one channel over ``[acc_lo, acc_hi]``.

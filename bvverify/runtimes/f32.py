@@ -18,11 +18,6 @@ def f32(x: object) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).astype(np.float32)
 
 
-def recip32(x: object) -> np.ndarray:
-    """RN(1 / x) in float32."""
-    return np.float32(1.0) / f32(x)
-
-
 def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """RN(a*b + c) with a single rounding, for float32 a, b, c.
 

@@ -24,6 +24,19 @@ MAX_POINTS = 2**14
 COUNTS = {"cases": 0, "holds": 0, "violated": 0}
 
 
+def allocate_radii(n: int, order, draw_radius, max_points: int) -> np.ndarray:
+    """Per-element radii, visited in ``order``, as long as the box keeps at most ``max_points`` points."""
+    radius = np.zeros(n, np.int64)
+    budget = np.log2(max_points)
+    for i in order:
+        r = draw_radius()
+        cost = np.log2(2 * r + 1)
+        if cost <= budget:
+            radius[i] = r
+            budget -= cost
+    return radius
+
+
 @st.composite
 def boxes(draw, net):
     """A float (or code) box whose code box has at most MAX_POINTS points."""
@@ -34,14 +47,7 @@ def boxes(draw, net):
     if draw(st.booleans()):  # push towards saturation at the ends of the code range
         ends = rng.random(n) < 0.5
         centre[ends] = rng.choice([net.input.lo, net.input.hi], int(ends.sum()))
-    radius = np.zeros(n, np.int64)
-    budget = np.log2(MAX_POINTS)
-    for i in rng.permutation(n):
-        r = int(rng.integers(0, 4))
-        cost = np.log2(2 * r + 1)
-        if cost <= budget:
-            radius[i] = r
-            budget -= cost
+    radius = allocate_radii(n, rng.permutation(n), lambda: int(rng.integers(0, 4)), MAX_POINTS)
     clo = np.clip(centre - radius, net.input.lo, net.input.hi)
     chi = np.clip(centre + radius, net.input.lo, net.input.hi)
     if net.integer_input:

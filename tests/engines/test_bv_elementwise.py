@@ -29,7 +29,7 @@ from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.spec import Linear, OutputCondition, Property
 from bvverify.runtimes.elementwise import add_vector_mask, qnnpack_multipliers
-from tests.engines.test_bv_bruteforce import enumerate_box
+from tests.engines.test_bv_bruteforce import allocate_radii, enumerate_box
 
 MAX_POINTS = 2**12
 F32 = np.float32
@@ -150,8 +150,6 @@ def code_box(draw, net):
             real = float(p["s_out"]) * (want - zo) - float(p["sa"]) * (centre[:m] - za)
             centre[m:] = np.clip(np.rint(zb + real / float(p["sb"])), -(10**6), 10**6).astype(np.int64)
         centre = np.clip(centre, net.input.lo, net.input.hi)
-    radius = np.zeros(n, np.int64)
-    budget = np.log2(MAX_POINTS)
     order = rng.permutation(n)
     if isinstance(node, ops.AvgPool2d) and rng.random() < 0.5:  # the last channel first (NHWC scalar class)
         per = n // shape[0]
@@ -165,12 +163,8 @@ def code_box(draw, net):
             pos = np.concatenate([rng.permutation(np.nonzero(~mask)[0]), rng.permutation(np.nonzero(mask)[0])])
             pos = pos[np.argsort(rng.random(len(pos)) < 0.5, kind="stable")]
         order = np.stack([pos, pos + m], 1).ravel()
-    for i in order:
-        r = int(rng.choice([0, 1, 2, 3, 7, 20], p=[0.3, 0.25, 0.15, 0.1, 0.15, 0.05]))
-        cost = np.log2(2 * r + 1)
-        if cost <= budget:
-            radius[i] = r
-            budget -= cost
+    radius = allocate_radii(n, order, lambda: int(rng.choice([0, 1, 2, 3, 7, 20], p=[0.3, 0.25, 0.15, 0.1, 0.15, 0.05])),
+                            MAX_POINTS)
     clo = np.clip(centre - radius, net.input.lo, net.input.hi)
     chi = np.clip(centre + radius, net.input.lo, net.input.hi)
     return clo.reshape(shape), chi.reshape(shape)

@@ -21,7 +21,7 @@ from bvverify.errors import UnsupportedOpError  # noqa: E402
 from bvverify.ir import ops  # noqa: E402
 from bvverify.properties.boxes import floats_for_codes  # noqa: E402
 from bvverify.properties.spec import Property  # noqa: E402
-from tests.engines.test_bv_bruteforce import COUNTS, MAX_POINTS, conditions, enumerate_box  # noqa: E402
+from tests.engines.test_bv_bruteforce import COUNTS, MAX_POINTS, allocate_radii, conditions, enumerate_box  # noqa: E402
 from tests.importers.test_torch_equivalence import REFUSALS  # noqa: E402
 from tests.strategies import build_quantized, make_inputs, model_specs, quantized_engine  # noqa: E402
 
@@ -69,12 +69,7 @@ def check_torch_case(engine: str, spec, data) -> None:
         centre = net.quantize_input(make_inputs(rng, 1, spec, net.input.quantizer.scale,
                                                 net.input.quantizer.zero_point))[0].ravel()
         n = centre.size
-        radius = np.zeros(n, np.int64)
-        budget = np.log2(MAX_POINTS)
-        for i in rng.permutation(n)[:14]:
-            r = int(rng.integers(0, 4))
-            if np.log2(2 * r + 1) <= budget:
-                radius[i], budget = r, budget - np.log2(2 * r + 1)
+        radius = allocate_radii(n, rng.permutation(n)[:14], lambda: int(rng.integers(0, 4)), MAX_POINTS)
         clo = np.clip(centre - radius, 0, 255).reshape(net.input.shape)
         chi = np.clip(centre + radius, 0, 255).reshape(net.input.shape)
         points = enumerate_box(clo, chi)
