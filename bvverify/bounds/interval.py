@@ -1,107 +1,17 @@
-"""Interval bounds of every tensor over an input code box, sound for the exact semantics.
-
-Affine layers get their exact interval (each input at the end that its weight's sign
-prefers); every other op is monotone non-decreasing in each input, so it is evaluated
-by the reference interpreter at the lower and the upper ends. Where a runtime's
-monotonicity is not proven for the reachable range (an accumulator that can wrap,
-int16 pair saturation, a quantizer whose int32 zero-point add could wrap), the bound
-falls back to the op's whole output range: coarser, never wrong.
-"""
+"""Interval bounds through the exact integer semantics (the pass itself lives in
+``bvverify.ir.ranges``, which ``inspect`` uses too; this is the engines' entry point)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bvverify.errors import UnsupportedOpError
-from bvverify.ir import interp, ops
 from bvverify.ir.graph import QNetwork
-from bvverify.ir.ranges import _conv, _dense
-from bvverify.runtimes.base import get_profile
-
-Interval = tuple[np.ndarray, np.ndarray]  # elementwise int64 lo, hi (unbatched shape)
-
-
-def _full(shape: tuple[int, ...], lo: int, hi: int) -> Interval:
-    return np.full(shape, lo, dtype=np.int64), np.full(shape, hi, dtype=np.int64)
-
-
-def _pair(fn, node: ops.Node, *ins: Interval) -> Interval:
-    lo = fn(node, *(i[0][None] for i in ins))[0]
-    hi = fn(node, *(i[1][None] for i in ins))[0]
-    return np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
-
-
-def _affine(node: ops.Dense | ops.Conv2d, x: Interval, shape: tuple[int, ...]) -> Interval:
-    lim = 2 ** (node.acc_bits - 1)
-    if node.pair_saturation:  # saturated pair sums: sound only as the whole accumulator range
-        return _full(shape, -lim, lim - 1)
-    lo, hi = _dense(node, x) if isinstance(node, ops.Dense) else _conv(node, x)
-    lo = np.asarray(lo, dtype=object)
-    hi = np.asarray(hi, dtype=object)
-    if np.any(lo < -lim) or np.any(hi > lim - 1):  # the int32 accumulator may wrap: anything
-        return _full(shape, -lim, lim - 1)
-    return lo.astype(np.int64), hi.astype(np.int64)
-
-
-def _requantize(node: ops.Requantize, acc: Interval) -> Interval:
-    mono_lo, mono_hi = get_profile(node.profile).monotone_range(node.params)
-    if acc[0].size and (acc[0].min() < mono_lo or acc[1].max() > mono_hi):
-        return _full(acc[0].shape, node.lo, node.hi)
-    return _pair(interp.eval_requantize, node, acc)
-
-
-def _avgpool(node: ops.AvgPool2d, x: Interval) -> Interval:
-    from bvverify.runtimes.pooling import avgpool2d
-
-    span = max(int(np.abs(x[0]).max(initial=0)), int(np.abs(x[1]).max(initial=0))) + abs(int(node.zero_point))
-    if span * node.kernel[0] * node.kernel[1] > 2**30:  # the vector quantizer's zero-point add could wrap
-        shape = interp.EVAL[ops.AvgPool2d](node, x[0][None])[0].shape
-        return _full(shape, node.lo, node.hi)
-    return _pair(lambda n, v: avgpool2d(n, v), node, x)
-
-
-def _add(node: ops.Add, a: Interval, b: Interval) -> Interval:
-    from bvverify.runtimes.elementwise import add, add_path
-
-    p = node.params
-    if node.rule != "torch_qnnpack":
-        ca = float(np.float32(p["sa"])) * max(abs(int(a[0].min()) - int(p["za"])), abs(int(a[1].max()) - int(p["za"])))
-        cb = float(np.float32(p["sb"])) * max(abs(int(b[0].min()) - int(p["zb"])), abs(int(b[1].max()) - int(p["zb"])))
-        c = 2 * (ca + cb) + 1.0  # generous: float32 roundings stay far inside
-        if not add_path(node, True).monotone(-c, c):
-            return _full(a[0].shape, node.lo, node.hi)
-    return _pair(lambda n, u, v: add(n, u, v), node, a, b)
-
-
-def _lookup(node: ops.Lookup, x: Interval) -> Interval:
-    table = np.asarray(node.table, dtype=np.int64)
-    lo = np.empty(x[0].shape, dtype=np.int64)
-    hi = np.empty(x[0].shape, dtype=np.int64)
-    for idx in np.ndindex(x[0].shape):
-        seg = table[int(x[0][idx]) - node.domain_lo : int(x[1][idx]) - node.domain_lo + 1]
-        lo[idx], hi[idx] = seg.min(), seg.max()
-    return lo, hi
+from bvverify.ir.ranges import Interval, intervals
 
 
 def propagate(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray) -> dict[str, Interval]:
     """Interval of every tensor (by name) over the input code box [code_lo, code_hi]."""
-    env: dict[str, Interval] = {"input": (np.asarray(code_lo, dtype=np.int64).reshape(net.input.shape),
-                                          np.asarray(code_hi, dtype=np.int64).reshape(net.input.shape))}
-    shapes = net.shapes
-    for node in net.nodes:
-        ins = [env[i] for i in node.inputs]
-        if isinstance(node, (ops.Dense, ops.Conv2d)):
-            env[node.name] = _affine(node, ins[0], shapes[node.name])
-        elif isinstance(node, ops.Requantize):
-            env[node.name] = _requantize(node, ins[0])
-        elif isinstance(node, ops.AvgPool2d):
-            env[node.name] = _avgpool(node, ins[0])
-        elif isinstance(node, ops.Add):
-            env[node.name] = _add(node, ins[0], ins[1])
-        elif isinstance(node, ops.Lookup):
-            env[node.name] = _lookup(node, ins[0])
-        elif isinstance(node, (ops.Clamp, ops.MaxPool2d, ops.Reshape, ops.Concat)):
-            env[node.name] = _pair(interp.EVAL[type(node)], node, *ins)
-        else:
-            raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
-    return env
+    return intervals(net.input, net.nodes, net.shapes, (code_lo, code_hi))
+
+
+__all__ = ["Interval", "propagate"]

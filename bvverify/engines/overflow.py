@@ -19,7 +19,7 @@ from bvverify.encoders.bv import Lowering, const
 from bvverify.engines.base import ReplayError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
-from bvverify.ir.ranges import exact_acc_ranges
+from bvverify.ir.ranges import Interval, intervals
 
 
 @dataclass
@@ -35,7 +35,8 @@ class OverflowResult:
 
 def check_overflow(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, timeout: float = 60.0) -> list[OverflowResult]:
     results = []
-    ranges = exact_acc_ranges(net.input, net.nodes, net.shapes, (code_lo, code_hi))
+    ranges: dict[str, Interval] = {}
+    intervals(net.input, net.nodes, net.shapes, (code_lo, code_hi), accumulators=ranges)
     for k, node in enumerate(net.nodes):
         if not isinstance(node, (ops.Dense, ops.Conv2d)):
             continue

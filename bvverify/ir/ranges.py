@@ -1,16 +1,23 @@
-"""Worst-case integer ranges of every tensor over the whole input domain.
+"""Interval bounds of every tensor over an input code box, sound for the exact semantics.
 
-A plain per-element interval pass, used by ``inspect`` (worst-case accumulator
-per layer, can it overflow?). The tighter, box-dependent bound propagation of
-the verifier lives in ``bvverify.bounds``.
+Affine layers get their exact interval (each input at the end that its weight's sign
+prefers); every other op is monotone non-decreasing in each input, so it is evaluated
+by the reference interpreter at the lower and the upper ends. Where a runtime's
+monotonicity is not proven for the reachable range (an accumulator that can wrap,
+int16 pair saturation, a quantizer whose int32 zero-point add could wrap), the bound
+falls back to the op's whole output range: coarser, never wrong. ``inspect`` uses the
+unwrapped accumulator intervals (worst case per layer, can it overflow?); the
+verifier's engines use the same pass through ``bvverify.bounds``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bvverify.ir import ops
-from bvverify.ir.interp import EVAL, eval_requantize, wrap
+from bvverify.errors import UnsupportedOpError
+from bvverify.ir import interp, ops
+from bvverify.ir.interp import EVAL
+from bvverify.runtimes.base import get_profile
 
 Interval = tuple[np.ndarray, np.ndarray]  # elementwise lo, hi (unbatched shape)
 
@@ -54,10 +61,73 @@ def _conv(node: ops.Conv2d, x: Interval) -> Interval:
     return a_lo, a_hi
 
 
-def exact_acc_ranges(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
-                     shapes: dict[str, tuple[int, ...]], box: Interval | None = None) -> dict[str, Interval]:
-    """Interval of every tensor over the input code ``box`` (default: every valid input);
-    Dense/Conv tensors hold the *unwrapped* accumulator."""
+def _full(shape: tuple[int, ...], lo: int, hi: int) -> Interval:
+    return np.full(shape, lo, dtype=np.int64), np.full(shape, hi, dtype=np.int64)
+
+
+def _pair(fn, node: ops.Node, *ins: Interval) -> Interval:
+    lo = fn(node, *(i[0][None] for i in ins))[0]
+    hi = fn(node, *(i[1][None] for i in ins))[0]
+    return np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+
+
+def _affine(node: ops.Dense | ops.Conv2d, x: Interval, shape: tuple[int, ...]) -> Interval:
+    lim = 2 ** (node.acc_bits - 1)
+    if node.pair_saturation:  # saturated pair sums: sound only as the whole accumulator range
+        return _full(shape, -lim, lim - 1)
+    lo, hi = _dense(node, x) if isinstance(node, ops.Dense) else _conv(node, x)
+    lo = np.asarray(lo, dtype=object)
+    hi = np.asarray(hi, dtype=object)
+    if np.any(lo < -lim) or np.any(hi > lim - 1):  # the int32 accumulator may wrap: anything
+        return _full(shape, -lim, lim - 1)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+def _requantize(node: ops.Requantize, acc: Interval) -> Interval:
+    mono_lo, mono_hi = get_profile(node.profile).monotone_range(node.params)
+    if acc[0].size and (acc[0].min() < mono_lo or acc[1].max() > mono_hi):
+        return _full(acc[0].shape, node.lo, node.hi)
+    return _pair(interp.eval_requantize, node, acc)
+
+
+def _avgpool(node: ops.AvgPool2d, x: Interval) -> Interval:
+    from bvverify.runtimes.pooling import avgpool2d
+
+    span = max(int(np.abs(x[0]).max(initial=0)), int(np.abs(x[1]).max(initial=0))) + abs(int(node.zero_point))
+    if span * node.kernel[0] * node.kernel[1] > 2**30:  # the vector quantizer's zero-point add could wrap
+        shape = interp.EVAL[ops.AvgPool2d](node, x[0][None])[0].shape
+        return _full(shape, node.lo, node.hi)
+    return _pair(lambda n, v: avgpool2d(n, v), node, x)
+
+
+def _add(node: ops.Add, a: Interval, b: Interval) -> Interval:
+    from bvverify.runtimes.elementwise import add, add_path
+
+    p = node.params
+    if node.rule != "torch_qnnpack":
+        ca = float(np.float32(p["sa"])) * max(abs(int(a[0].min()) - int(p["za"])), abs(int(a[1].max()) - int(p["za"])))
+        cb = float(np.float32(p["sb"])) * max(abs(int(b[0].min()) - int(p["zb"])), abs(int(b[1].max()) - int(p["zb"])))
+        c = 2 * (ca + cb) + 1.0  # generous: float32 roundings stay far inside
+        if not add_path(node, True).monotone(-c, c):
+            return _full(a[0].shape, node.lo, node.hi)
+    return _pair(lambda n, u, v: add(n, u, v), node, a, b)
+
+
+def _lookup(node: ops.Lookup, x: Interval) -> Interval:
+    table = np.asarray(node.table, dtype=np.int64)
+    lo = np.empty(x[0].shape, dtype=np.int64)
+    hi = np.empty(x[0].shape, dtype=np.int64)
+    for idx in np.ndindex(x[0].shape):
+        seg = table[int(x[0][idx]) - node.domain_lo : int(x[1][idx]) - node.domain_lo + 1]
+        lo[idx], hi[idx] = seg.min(), seg.max()
+    return lo, hi
+
+
+def intervals(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...], shapes: dict[str, tuple[int, ...]],
+              box: Interval | None = None, accumulators: dict[str, Interval] | None = None) -> dict[str, Interval]:
+    """Interval of every tensor (by name) over the input code ``box`` (default: every valid
+    input). When ``accumulators`` is given, it receives the exact *unwrapped* interval of every
+    Dense / Conv2d accumulator (before int32 wrap or pair saturation), for overflow questions."""
     env: dict[str, Interval] = {
         "input": (np.full(input_spec.shape, input_spec.lo, dtype=np.int64),
                   np.full(input_spec.shape, input_spec.hi, dtype=np.int64)) if box is None else
@@ -66,48 +136,35 @@ def exact_acc_ranges(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
     }
     for node in nodes:
         ins = [env[i] for i in node.inputs]
-        if isinstance(node, ops.Dense):
-            lo, hi = _dense(node, ins[0])
-            env[node.name] = (np.asarray(lo, dtype=object), np.asarray(hi, dtype=object))
-        elif isinstance(node, ops.Conv2d):
-            env[node.name] = _conv(node, ins[0])
+        if isinstance(node, (ops.Dense, ops.Conv2d)):
+            if accumulators is not None:
+                lo, hi = _dense(node, ins[0]) if isinstance(node, ops.Dense) else _conv(node, ins[0])
+                accumulators[node.name] = (np.asarray(lo, dtype=object), np.asarray(hi, dtype=object))
+            env[node.name] = _affine(node, ins[0], shapes[node.name])
         elif isinstance(node, ops.Requantize):
-            # monotone per channel: evaluate at the (wrapped-if-overflowing) ends
-            lo, hi = ins[0]
-            bits = 32
-            lo64 = np.asarray(lo, dtype=object)
-            hi64 = np.asarray(hi, dtype=object)
-            overflow = (lo64 < -(2 ** (bits - 1))) | (hi64 > 2 ** (bits - 1) - 1)
-            lo_i = np.clip(lo64, -(2**31), 2**31 - 1).astype(np.int64)
-            hi_i = np.clip(hi64, -(2**31), 2**31 - 1).astype(np.int64)
-            qlo = eval_requantize(node, lo_i[None])[0]
-            qhi = eval_requantize(node, hi_i[None])[0]
-            qlo = np.where(overflow, node.lo, qlo)
-            qhi = np.where(overflow, node.hi, qhi)
-            env[node.name] = (qlo, qhi)
-        elif isinstance(node, (ops.Clamp,)):
-            env[node.name] = (np.clip(ins[0][0], node.lo, node.hi), np.clip(ins[0][1], node.lo, node.hi))
-        elif isinstance(node, (ops.MaxPool2d, ops.Reshape, ops.Concat)):
-            fn = EVAL[type(node)]
-            env[node.name] = (fn(node, *(i[0][None] for i in ins))[0], fn(node, *(i[1][None] for i in ins))[0])
+            env[node.name] = _requantize(node, ins[0])
+        elif isinstance(node, ops.AvgPool2d):
+            env[node.name] = _avgpool(node, ins[0])
+        elif isinstance(node, ops.Add):
+            env[node.name] = _add(node, ins[0], ins[1])
         elif isinstance(node, ops.Lookup):
-            t = np.asarray(node.table)
-            shp = shapes[node.name]
-            env[node.name] = (np.full(shp, t.min()), np.full(shp, t.max()))
-        else:  # AvgPool2d, Add: the node's clamp range
-            shp = shapes[node.name]
-            env[node.name] = (np.full(shp, node.lo), np.full(shp, node.hi))
+            env[node.name] = _lookup(node, ins[0])
+        elif isinstance(node, (ops.Clamp, ops.MaxPool2d, ops.Reshape, ops.Concat)):
+            env[node.name] = _pair(EVAL[type(node)], node, *ins)
+        else:
+            raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
     return env
 
 
 def accumulator_report(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
                        shapes: dict[str, tuple[int, ...]]) -> list[dict]:
     """Per Dense/Conv node: worst-case accumulator range and whether it can wrap."""
-    env = exact_acc_ranges(input_spec, nodes, shapes)
+    acc: dict[str, Interval] = {}
+    intervals(input_spec, nodes, shapes, accumulators=acc)
     out = []
     for node in nodes:
         if isinstance(node, (ops.Dense, ops.Conv2d)):
-            lo, hi = env[node.name]
+            lo, hi = acc[node.name]
             lo_v, hi_v = int(np.min(lo)), int(np.max(hi))
             limit = 2 ** (node.acc_bits - 1)
             bits = max(int(abs(lo_v)).bit_length(), int(abs(hi_v)).bit_length()) + 1
@@ -116,4 +173,4 @@ def accumulator_report(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
     return out
 
 
-__all__ = ["accumulator_report", "exact_acc_ranges", "wrap"]
+__all__ = ["Interval", "accumulator_report", "intervals"]
