@@ -13,19 +13,20 @@ arithmetic, no idealised rounding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
 import numpy as np
 import z3
 
+from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, requant_channel
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
-from bvverify.ir.interp import conv_out_size, eval_requantize
+from bvverify.ir.interp import conv_out_size
 from bvverify.properties.spec import OutputCondition
-from bvverify.runtimes.base import get_profile, step_table
+from bvverify.runtimes.base import step_table
 from bvverify.runtimes.quantize import dequantize
 
 
@@ -82,9 +83,10 @@ def _interval_sum(coeffs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[i
 
 class Lowering:
     def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, prefix: str = "x",
-                 step_mode: str = "var"):
+                 step_mode: str = "var", bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None):
         self.net = net
         self.step_mode = step_mode
+        self.bounds = bounds or {}
         shape = tuple(net.input.shape)
         lo = np.asarray(code_lo, dtype=np.int64).reshape(shape)
         hi = np.asarray(code_hi, dtype=np.int64).reshape(shape)
@@ -109,6 +111,10 @@ class Lowering:
             if fn is None:
                 raise UnsupportedOpError(f"bit-vector engine: op {node.op} ({node.name}) is not lowered yet")
             t = fn(node, *(self.env[i] for i in node.inputs))
+            if node.name in self.bounds:  # sound outer bounds (e.g. symbolic) shrink widths and step tables
+                blo, bhi = self.bounds[node.name]
+                t.lo = np.maximum(t.lo.astype(object), np.asarray(blo, dtype=object).reshape(t.shape))
+                t.hi = np.minimum(t.hi.astype(object), np.asarray(bhi, dtype=object).reshape(t.shape))
             if np.any(t.lo.astype(object) > t.hi.astype(object)):
                 raise AssertionError(f"internal error: empty interval after {node.name} ({node.op})")
             self.env[node.name] = t
@@ -208,11 +214,8 @@ class Lowering:
             wz = np.asarray(node.w_zero, dtype=np.int64)
             taps = [(list(w[j]), list(range(w.shape[1])), int(wz[j])) for j in range(w.shape[0])]
             return self._pair_saturated(node, x, taps, (w.shape[0],))
-        w = np.asarray(node.weight, dtype=np.int64) - np.asarray(node.w_zero, dtype=np.int64)[:, None]
-        bias = np.zeros(w.shape[0], np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
-        idx = list(range(w.shape[1]))
-        rows = [(w[j], idx, int(bias[j]) - node.x_zero * int(w[j].sum())) for j in range(w.shape[0])]
-        return self._affine(rows, x, node.acc_bits, (w.shape[0],))
+        rows, shape = dense_rows(node)
+        return self._affine(rows, x, node.acc_bits, shape)
 
     def _conv_pair_taps(self, node: ops.Conv2d, x: Tensor) -> Tensor:
         """Taps in fbgemm's im2col order (kh, kw, ic) with padded positions kept (they hold x_zero)."""
@@ -245,50 +248,18 @@ class Lowering:
     def lower_Conv2d(self, node: ops.Conv2d, x: Tensor) -> Tensor:
         if node.pair_saturation:
             return self._conv_pair_taps(node, x)
-        c, h, wd = x.shape
-        weight = np.asarray(node.weight, dtype=np.int64) - np.asarray(node.w_zero, dtype=np.int64)[:, None, None, None]
-        o, cg, kh, kw = weight.shape
-        (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
-        oh = conv_out_size(h, kh, sh, ph, dh)
-        ow = conv_out_size(wd, kw, sw, pw, dw)
-        og = o // node.groups
-        bias = np.zeros(o, np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
-        rows = []
-        for oc in range(o):
-            g = oc // og
-            for i in range(oh):
-                for j in range(ow):
-                    coeffs, idx = [], []
-                    for ic in range(cg):
-                        for p in range(kh):
-                            y = i * sh - ph + p * dh
-                            if not 0 <= y < h:
-                                continue
-                            for q in range(kw):
-                                xx = j * sw - pw + q * dw
-                                if 0 <= xx < wd:
-                                    coeffs.append(int(weight[oc, ic, p, q]))
-                                    idx.append(((g * cg + ic) * h + y) * wd + xx)
-                    rows.append((np.array(coeffs, dtype=np.int64), idx, int(bias[oc]) - node.x_zero * int(sum(coeffs))))
-        return self._affine(rows, x, node.acc_bits, (o, oh, ow))
+        rows, shape = conv_rows(node, x.shape)
+        return self._affine(rows, x, node.acc_bits, shape)
 
     # -- step functions ---------------------------------------------------------
     def lower_Requantize(self, node: ops.Requantize, acc: Tensor) -> Tensor:
-        prof = get_profile(node.profile)
         channels = acc.shape[0] if acc.terms.ndim > 0 else 1
         w = width_for(node.lo, node.hi)
         terms = np.empty(acc.shape, dtype=object)
         lo = np.empty(acc.shape, dtype=object)
         hi = np.empty(acc.shape, dtype=object)
         for ch in range(channels):
-            params = {k: (np.asarray(v)[ch : ch + 1] if np.asarray(v).ndim and np.asarray(v).size > 1 else v)
-                      for k, v in node.params.items()}
-            chnode = replace(node, params=params)
-            mono_lo, mono_hi = prof.monotone_range(params)
-
-            def f(a: np.ndarray, chnode: ops.Requantize = chnode) -> np.ndarray:
-                return eval_requantize(chnode, np.asarray(a, dtype=np.int64)[:, None])[:, 0]
-
+            f, (mono_lo, mono_hi) = requant_channel(node, ch)
             sub = (ch,) if acc.terms.ndim > 0 else ()
             for idx in np.ndindex(acc.shape[1:] if sub else ()):
                 full = sub + idx
@@ -346,45 +317,29 @@ class Lowering:
         return Tensor(terms, lo, hi)
 
     def lower_MaxPool2d(self, node: ops.MaxPool2d, x: Tensor) -> Tensor:
-        c, h, wd = x.shape
-        kh, kw = node.kernel
-        (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
-        oh = conv_out_size(h, kh, sh, ph, dh, node.ceil_mode)
-        ow = conv_out_size(wd, kw, sw, pw, dw, node.ceil_mode)
+        shape, windows = maxpool_windows(node, x.shape)
         w0 = max(t.size() for t in x.terms.ravel())
-        terms = np.empty((c, oh, ow), dtype=object)
-        lo = np.empty((c, oh, ow), dtype=object)
-        hi = np.empty((c, oh, ow), dtype=object)
-        for ch in range(c):
-            for i in range(oh):
-                for j in range(ow):
-                    taps = set()
-                    for p in range(kh):
-                        y = i * sh - ph + p * dh
-                        for q in range(kw):
-                            xx = j * sw - pw + q * dw
-                            if node.pad_mode == "edge":
-                                taps.add((min(max(y, 0), h - 1), min(max(xx, 0), wd - 1)))
-                            elif 0 <= y < h and 0 <= xx < wd:
-                                taps.add((y, xx))
-                    taps_l = sorted(taps)
-                    # the result is max(floor, taps); a tap whose maximum is below that can never win
-                    best_lo = max([node.floor] + [int(x.lo[ch, y, xx]) for y, xx in taps_l])
-                    live = [(y, xx) for y, xx in taps_l if int(x.hi[ch, y, xx]) >= best_lo]
-                    w = max(w0, width_for(best_lo, best_lo))
-                    if not live:
-                        terms[ch, i, j], lo[ch, i, j], hi[ch, i, j] = const(best_lo, w), best_lo, best_lo
-                        continue
-                    m = fit(x.terms[ch, live[0][0], live[0][1]], w)
-                    for y, xx in live[1:]:
-                        t = fit(x.terms[ch, y, xx], w)
-                        m = z3.If(t > m, t, m)
-                    if any(int(x.lo[ch, y, xx]) < best_lo for y, xx in live) and \
-                            max(int(x.lo[ch, y, xx]) for y, xx in live) < best_lo:
-                        m = z3.If(m < const(best_lo, w), const(best_lo, w), m)
-                    terms[ch, i, j] = m
-                    lo[ch, i, j] = best_lo
-                    hi[ch, i, j] = max(int(x.hi[ch, y, xx]) for y, xx in live)
+        terms = np.empty(shape, dtype=object)
+        lo = np.empty(shape, dtype=object)
+        hi = np.empty(shape, dtype=object)
+        for (ch, i, j), taps_l in windows:
+            # the result is max(floor, taps); a tap whose maximum is below that can never win
+            best_lo = max([node.floor] + [int(x.lo[ch, y, xx]) for y, xx in taps_l])
+            live = [(y, xx) for y, xx in taps_l if int(x.hi[ch, y, xx]) >= best_lo]
+            w = max(w0, width_for(best_lo, best_lo))
+            if not live:
+                terms[ch, i, j], lo[ch, i, j], hi[ch, i, j] = const(best_lo, w), best_lo, best_lo
+                continue
+            m = fit(x.terms[ch, live[0][0], live[0][1]], w)
+            for y, xx in live[1:]:
+                t = fit(x.terms[ch, y, xx], w)
+                m = z3.If(t > m, t, m)
+            if any(int(x.lo[ch, y, xx]) < best_lo for y, xx in live) and \
+                    max(int(x.lo[ch, y, xx]) for y, xx in live) < best_lo:
+                m = z3.If(m < const(best_lo, w), const(best_lo, w), m)
+            terms[ch, i, j] = m
+            lo[ch, i, j] = best_lo
+            hi[ch, i, j] = max(int(x.hi[ch, y, xx]) for y, xx in live)
         return Tensor(terms, lo, hi)
 
     def lower_AvgPool2d(self, node: ops.AvgPool2d, x: Tensor) -> Tensor:
@@ -424,9 +379,11 @@ class Lowering:
         return Tensor(terms, lo, hi)
 
 
-def lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, step_mode: str = "var") -> Encoding:
-    """Lower ``net`` over the input code box [code_lo, code_hi] (input shape)."""
-    return Lowering(net, code_lo, code_hi, step_mode=step_mode).run()
+def lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, step_mode: str = "var",
+          bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Encoding:
+    """Lower ``net`` over the input code box [code_lo, code_hi] (input shape); ``bounds``
+    (sound per-tensor intervals over the same box) tighten every width and step table."""
+    return Lowering(net, code_lo, code_hi, step_mode=step_mode, bounds=bounds).run()
 
 
 def dequantized_values(net: QNetwork, out: Tensor) -> tuple[list[tuple[z3.BitVecRef, int, int]], int]:

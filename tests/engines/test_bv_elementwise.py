@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bvverify.encoders.bv import Lowering
-from bvverify.encoders.bv_elementwise import checked_table
+from bvverify.encoders.split import checked_table
 from bvverify.engines.bv import verify_bv
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops

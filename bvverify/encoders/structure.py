@@ -1,0 +1,96 @@
+"""Which input elements feed which output element: the index structure of the
+affine and pooling ops, shared by every encoder (bit-vector, ILP) so they cannot
+disagree about a conv's padding or a pool's taps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from bvverify.ir import ops
+from bvverify.ir.interp import conv_out_size, eval_requantize
+from bvverify.runtimes.base import get_profile
+
+Row = tuple[np.ndarray, list[int], int]  # (coefficients, flat input indices, constant)
+Window = tuple[tuple[int, int, int], list[tuple[int, int]]]  # output element, its input taps (y, x)
+
+
+def dense_rows(node: ops.Dense) -> tuple[list[Row], tuple[int, ...]]:
+    """``acc_j = sum_i (w_ji - wz_j) * q_i + (bias_j - x_zero * sum_i (w_ji - wz_j))``."""
+    w = np.asarray(node.weight, dtype=np.int64) - np.asarray(node.w_zero, dtype=np.int64)[:, None]
+    bias = np.zeros(w.shape[0], np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
+    idx = list(range(w.shape[1]))
+    return [(w[j], idx, int(bias[j]) - node.x_zero * int(w[j].sum())) for j in range(w.shape[0])], (w.shape[0],)
+
+
+def conv_rows(node: ops.Conv2d, in_shape: tuple[int, ...]) -> tuple[list[Row], tuple[int, ...]]:
+    """Rows of an (un-saturated) convolution; padded taps hold ``x_zero`` and so contribute 0."""
+    c, h, wd = in_shape
+    weight = np.asarray(node.weight, dtype=np.int64) - np.asarray(node.w_zero, dtype=np.int64)[:, None, None, None]
+    o, cg, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
+    oh = conv_out_size(h, kh, sh, ph, dh)
+    ow = conv_out_size(wd, kw, sw, pw, dw)
+    og = o // node.groups
+    bias = np.zeros(o, np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
+    rows: list[Row] = []
+    for oc in range(o):
+        g = oc // og
+        for i in range(oh):
+            for j in range(ow):
+                coeffs, idx = [], []
+                for ic in range(cg):
+                    for p in range(kh):
+                        y = i * sh - ph + p * dh
+                        if not 0 <= y < h:
+                            continue
+                        for q in range(kw):
+                            xx = j * sw - pw + q * dw
+                            if 0 <= xx < wd:
+                                coeffs.append(int(weight[oc, ic, p, q]))
+                                idx.append(((g * cg + ic) * h + y) * wd + xx)
+                rows.append((np.array(coeffs, dtype=np.int64), idx, int(bias[oc]) - node.x_zero * int(sum(coeffs))))
+    return rows, (o, oh, ow)
+
+
+def maxpool_windows(node: ops.MaxPool2d, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], list[Window]]:
+    """Output shape and, per output element ``(ch, i, j)``, its distinct input taps ``(y, x)``
+    (edge mode clamps taps into the input; ignore mode drops padded taps)."""
+    c, h, wd = in_shape
+    kh, kw = node.kernel
+    (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
+    oh = conv_out_size(h, kh, sh, ph, dh, node.ceil_mode)
+    ow = conv_out_size(wd, kw, sw, pw, dw, node.ceil_mode)
+    out = []
+    for ch in range(c):
+        for i in range(oh):
+            for j in range(ow):
+                taps = set()
+                for p in range(kh):
+                    y = i * sh - ph + p * dh
+                    for q in range(kw):
+                        xx = j * sw - pw + q * dw
+                        if node.pad_mode == "edge":
+                            taps.add((min(max(y, 0), h - 1), min(max(xx, 0), wd - 1)))
+                        elif 0 <= y < h and 0 <= xx < wd:
+                            taps.add((y, xx))
+                out.append(((ch, i, j), sorted(taps)))
+    return (c, oh, ow), out
+
+
+def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[int, int]]:
+    """Channel ``ch``'s exact accumulator -> code function (final clamp included) and the
+    accumulator range on which its profile is proven monotone."""
+    params = {k: (np.asarray(v)[ch : ch + 1] if np.asarray(v).ndim and np.asarray(v).size > 1 else v)
+              for k, v in node.params.items()}
+    chnode = replace(node, params=params)
+
+    def f(a: np.ndarray) -> np.ndarray:
+        return eval_requantize(chnode, np.asarray(a, dtype=np.int64)[:, None])[:, 0]
+
+    return f, get_profile(node.profile).monotone_range(params)
+
+
+__all__ = ["Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "requant_channel"]
