@@ -1,8 +1,12 @@
-"""The bounds engine: decide a property from interval bounds alone, or say unknown.
+"""The bounds engine: decide a property from sound bounds alone, or say unknown.
 
 ``holds`` when every clause of the output condition has an atom that no output in
-the bounds can satisfy (exact rational arithmetic on the bounds). Before giving up
-it evaluates the centre of the box: a violating centre is a replayed counterexample.
+the bounds can satisfy. ``method="interval"`` uses per-output interval bounds;
+``method="symbolic"`` (the default) uses the symbolic pass's tighter per-output bounds
+and, for atoms over output codes, a lower bound of the atom's whole linear form by
+back-substitution, which sees that outputs move together. Comparisons with the
+atom's right-hand side are exact rationals. Before giving up it evaluates the
+centre of the box: a violating centre is a replayed counterexample.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from fractions import Fraction
 import numpy as np
 
 from bvverify.bounds.interval import propagate
+from bvverify.bounds.symbolic import SymbolicBounds, output_linear_lower, symbolic_bounds
 from bvverify.engines.base import Runtime, Verdict, replay
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
-from bvverify.properties.spec import Property
+from bvverify.properties.spec import Linear, Property
+
+METHODS = ("interval", "symbolic")
 
 
 def output_value_bounds(net: QNetwork, lo: np.ndarray, hi: np.ndarray, over: str) -> tuple[list[Fraction], list[Fraction]]:
@@ -28,23 +35,45 @@ def output_value_bounds(net: QNetwork, lo: np.ndarray, hi: np.ndarray, over: str
     return [Fraction(int(v)) for v in lo], [Fraction(int(v)) for v in hi]
 
 
+def _rules_out(least: Fraction, lin: Linear) -> bool:
+    """No output whose ``lin`` form is at least ``least`` satisfies the atom."""
+    return least > lin.rhs or (lin.strict and least >= lin.rhs)
+
+
+def _ruled_out_atoms(net: QNetwork, prop: Property, atoms: list[Linear], ylo: list[Fraction], yhi: list[Fraction],
+                     state: SymbolicBounds | None, clo: np.ndarray, chi: np.ndarray) -> list[bool]:
+    """Per atom: impossible by per-output bounds, or (symbolic, over codes) by its linear form's lower bound."""
+    out = [_rules_out(sum((c * (ylo[j] if c >= 0 else yhi[j]) for j, c in lin.terms), Fraction(0)), lin)
+           for lin in atoms]
+    over_codes = prop.output.over == "codes" or net.output.scale is None
+    todo = [i for i, r in enumerate(out) if not r]
+    if state is None or not over_codes or not todo:
+        return out
+    rows = np.zeros((len(todo), len(ylo)), dtype=object)
+    rows[:] = Fraction(0)
+    for r, i in enumerate(todo):
+        for j, c in atoms[i].terms:
+            rows[r, j] += c
+    for i, least in zip(todo, output_linear_lower(net, clo, chi, rows, state)):
+        out[i] = _rules_out(Fraction(float(least)), atoms[i])
+    return out
+
+
 def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
-                  prefer: np.ndarray | None = None) -> Verdict:
+                  prefer: np.ndarray | None = None, method: str = "symbolic") -> Verdict:
+    if method not in METHODS:
+        raise ValueError(f"bounds method {method!r}: use one of {', '.join(METHODS)}")
     t0 = time.perf_counter()
     clo, chi = code_box(net, prop)
-    env = propagate(net, clo, chi)
+    state = symbolic_bounds(net, clo, chi) if method == "symbolic" else None
+    env = state.bounds if state is not None else propagate(net, clo, chi)
     olo, ohi = env[net.output.name]
     ylo, yhi = output_value_bounds(net, olo, ohi, prop.output.over)
-    open_clauses = 0
-    for clause in prop.output.clauses:
-        possible = True
-        for lin in clause:
-            least = sum((c * (ylo[j] if c >= 0 else yhi[j]) for j, c in lin.terms), Fraction(0))
-            if least > lin.rhs or (lin.strict and least >= lin.rhs):
-                possible = False
-                break
-        open_clauses += possible
-    stats = {"open_clauses": open_clauses, "clauses": len(prop.output.clauses)}
+    atoms = [lin for clause in prop.output.clauses for lin in clause]
+    ruled_out = _ruled_out_atoms(net, prop, atoms, ylo, yhi, state, clo, chi)
+    ends = np.cumsum([len(clause) for clause in prop.output.clauses])
+    open_clauses = sum(not any(ruled_out[e - len(c) : e]) for e, c in zip(ends, prop.output.clauses))
+    stats = {"open_clauses": open_clauses, "clauses": len(prop.output.clauses), "method": method}
     if open_clauses == 0:
         return Verdict("holds", "bounds", time.perf_counter() - t0, stats=stats)
     centre = (clo + chi) // 2
@@ -54,4 +83,4 @@ def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
         cex = replay(net, prop, centre, runtime, prefer)
         return Verdict("violated", "bounds", time.perf_counter() - t0, counterexample=cex, stats=stats)
     return Verdict("unknown", "bounds", time.perf_counter() - t0,
-                   reason=f"interval bounds leave {open_clauses} of {len(prop.output.clauses)} clauses open", stats=stats)
+                   reason=f"{method} bounds leave {open_clauses} of {len(prop.output.clauses)} clauses open", stats=stats)
