@@ -197,8 +197,14 @@ def eval_(
 # ---------------------------------------------------------------------------- verification
 
 EXIT = {"holds": 0, "violated": 1, "unknown": 3}
-VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding, sound "
-                               "and complete) or bounds (interval bounds: holds, a violating box centre, or unknown).")
+VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding), ilp "
+                               "(exact integer linear program, see --solver), both sound and complete; or bounds "
+                               "(bound propagation: holds, a violating box centre, or unknown).")
+SolverOpt = typer.Option("cpsat", "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
+                         "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
+                         "arithmetic) or z3opt (z3 Optimize).")
+BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation for the bounds and ilp engines: symbolic "
+                         "(DeepPoly-style back-substitution; default) or interval.")
 TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
 ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
 
@@ -247,13 +253,25 @@ def _write_result(path: Path, v: Any, net: Any, over: str) -> None:
         _fail(f"{path}: cannot write ({e.strerror})")
 
 
-def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None) -> Any:
+def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None,
+                solver: str = "cpsat", bounds: str = "symbolic") -> Any:
+    from bvverify.engines.ilp import BOUND_METHODS
+    from bvverify.engines.ilp_solvers import SOLVERS
+
+    if bounds not in BOUND_METHODS:
+        _fail(f"--bounds {bounds!r}: expected one of {', '.join(BOUND_METHODS)}")
     if engine == "bounds":
         from bvverify.engines.bounds import verify_bounds
 
-        return verify_bounds(net, prop, runtime=runtime, prefer=prefer)
+        return verify_bounds(net, prop, runtime=runtime, prefer=prefer, method=bounds)
+    if engine == "ilp":
+        if solver not in SOLVERS:
+            _fail(f"--solver {solver!r}: unknown ILP solver (available: {', '.join(SOLVERS)})")
+        from bvverify.engines.ilp import verify_ilp
+
+        return verify_ilp(net, prop, solver=solver, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
     if engine != "bv":
-        _fail(f"--engine {engine!r}: unknown verification engine (available: bv, bounds)")
+        _fail(f"--engine {engine!r}: unknown verification engine (available: bv, ilp, bounds)")
     from bvverify.engines.bv import verify_bv
 
     return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer)
@@ -269,6 +287,8 @@ def verify(
     prop_path: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property: the input box and the output "
                                      "condition of a violation (satisfiable = counterexample)."),
     engine: str = VerifyEngineOpt,
+    solver: str = SolverOpt,
+    bounds: str = BoundsOpt,
     timeout: float = TimeoutOpt,
     result_file: Path | None = ResultOpt,
     input_shape: str | None = InputShapeOpt,
@@ -285,7 +305,7 @@ def verify(
     over = _over(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
     runtime = _runtime_for(model, net, qengine)
-    v = _run_engine(engine, net, prop, timeout, runtime)
+    v = _run_engine(engine, net, prop, timeout, runtime, solver=solver, bounds=bounds)
     if result_file is not None:
         _write_result(result_file, v, net, over)
     doc = {"model": model, "property": str(prop_path), "outputs_are": over, **_verdict_doc(v, net)}
@@ -344,6 +364,8 @@ def robust(
     label: int | None = typer.Option(None, "--label", help="Override the data's label."),
     target: int | None = typer.Option(None, "--target", help="Targeted query: can the prediction become this class?"),
     engine: str = VerifyEngineOpt,
+    solver: str = SolverOpt,
+    bounds: str = BoundsOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
     result_file: Path | None = ResultOpt,
     input_shape: str | None = InputShapeOpt,
@@ -403,7 +425,7 @@ def robust(
                 if not as_json:
                     out.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})")
                 continue
-            v = _run_engine(engine, net, prop, timeout, runtime, prefer=xs[i])
+            v = _run_engine(engine, net, prop, timeout, runtime, prefer=xs[i], solver=solver, bounds=bounds)
             doc = {"index": i, "label": y, "eps": r, **_verdict_doc(v, net)}
             rows.append(doc)
             note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")

@@ -175,3 +175,35 @@ def test_bundled_spec_file():
     spec = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
     doc = json.loads(run("verify", "digits-mlp", spec, "--json").stdout)
     assert doc["status"] == "holds" and doc["outputs_are"] == "dequantized"
+
+
+@pytest.mark.parametrize("solver", ["cpsat", "highs", "z3"])
+def test_verify_ilp_engine(tmp_path, model, solver):
+    """The ILP engine through the CLI: same verdicts as bv, replayed counterexamples, clean --json."""
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text(vnnlib([(0.0, 0.5), (0.0, 0.5)], ["(>= Y_0 6.0)"]))
+    doc = json.loads(run("verify", model, prop, "--engine", "ilp", "--solver", solver, "--json").stdout)
+    assert doc["status"] == "holds" and doc["engine"] == f"ilp/{solver}"
+    prop.write_text(vnnlib([(0.0, 0.5), (0.0, 0.5)], ["(>= Y_2 8) (<= Y_0 3)", "(>= Y_0 9)"]))
+    doc = json.loads(run("verify", model, prop, "--engine", "ilp", "--solver", solver, "--bounds", "interval",
+                         "--json", ok=(1,)).stdout)
+    cex = doc["counterexample"]
+    assert doc["status"] == "violated" and cex["replayed_by"] == ["interpreter"]
+    assert cex["output_codes"][2] >= 8 and cex["output_codes"][0] <= 3
+
+
+def test_verify_ilp_bad_solver(tmp_path, model):
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text(vnnlib([(0.0, 0.5), (0.0, 0.5)], ["(>= Y_0 6.0)"]))
+    p = run("verify", model, prop, "--engine", "ilp", "--solver", "gurobi", ok=(2,))
+    assert "--solver 'gurobi'" in p.stderr and "cpsat" in p.stderr
+    p = run("verify", model, prop, "--engine", "ilp", "--bounds", "magic", ok=(2,))
+    assert "--bounds 'magic'" in p.stderr
+
+
+def test_bundled_spec_file_ilp():
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
+    doc = json.loads(run("verify", "digits-mlp", spec, "--engine", "ilp", "--json").stdout)
+    assert doc["status"] == "holds" and doc["outputs_are"] == "dequantized"

@@ -1,0 +1,150 @@
+"""The ILP engine against brute force and the bit-vector engine, on the bit-vector
+tests' own generators (random IR networks of every profile, avgpool and add
+networks, random boxes and DNF conditions), for every solver and bound method.
+Ground truth enumerates the whole box through the reference interpreter."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bvverify.encoders.ilp import rounding_form
+from bvverify.encoders.structure import requant_channel
+from bvverify.engines.bv import verify_bv
+from bvverify.engines.ilp import BOUND_METHODS, verify_ilp
+from bvverify.engines.ilp_solvers import SOLVERS
+from bvverify.errors import UnsupportedOpError
+from bvverify.ir import ops
+from bvverify.properties.boxes import codes_of_box
+from bvverify.properties.spec import Linear, OutputCondition, Property
+from bvverify.runtimes.base import step_table
+from tests.engines import test_bv_elementwise as elementwise
+from tests.engines.test_bv_bruteforce import boxes, conditions, enumerate_box
+from tests.ir_strategies import networks, requant
+
+COUNTS: dict[str, int] = {"cases": 0, "holds": 0, "violated": 0, "refused": 0}
+N_DEFAULT = int(os.environ.get("BVVERIFY_ILP_CASES", "120"))
+
+
+def uses_pair_saturation(net) -> bool:
+    return any(getattr(n, "pair_saturation", False) for n in net.nodes)
+
+
+def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, with_bv: bool = True) -> None:
+    """Every solver, bound method and clause mode gives the brute-force verdict (and so does bv)."""
+    if with_bv:
+        bv = verify_bv(net, prop, timeout=120)
+        assert (bv.status == "violated") == truth and bv.status != "unknown", f"bv: {bv.status} vs truth {truth}"
+    if uses_pair_saturation(net):
+        with pytest.raises(UnsupportedOpError, match="pair saturation"):
+            verify_ilp(net, prop, solver="cpsat")
+        COUNTS["refused"] += 1
+        return
+    for solver in SOLVERS:
+        for method in BOUND_METHODS:
+            for split in (True, False):
+                v = verify_ilp(net, prop, solver=solver, timeout=120, bounds=method, split=split)
+                tag = f"{solver}/{method}/split={split}"
+                assert v.status != "unknown", f"{tag}: {v.reason}"
+                assert (v.status == "violated") == truth, f"{tag} says {v.status}, brute force says violated={truth}"
+                if v.counterexample is not None:
+                    codes = v.counterexample.codes
+                    assert np.all(codes >= clo) and np.all(codes <= chi)
+    COUNTS["cases"] += 1
+    COUNTS["violated" if truth else "holds"] += 1
+
+
+def check_ir_case(data, net) -> None:
+    lo, hi = data.draw(boxes(net))
+    clo, chi = codes_of_box(net, lo, hi)
+    points = enumerate_box(clo, chi)
+    flat = net.evaluate_codes(points).reshape(len(points), -1)
+    cond = data.draw(conditions(flat.shape[1], flat.min(0), flat.max(0)))
+    y = net.dequantize(flat) if cond.over == "dequantized" else flat
+    truth = any(cond.holds(row) for row in y)
+    agree(net, Property(lo, hi, cond), truth, clo, chi)
+
+
+def check_elementwise_case(data, net) -> None:
+    clo, chi = elementwise.code_box(data.draw, net)
+    points = enumerate_box(clo, chi)
+    flat = net.evaluate_codes(points).reshape(len(points), -1)
+    outs = elementwise.varying_outputs(flat)
+    if data.draw(st.booleans()):
+        cond = data.draw(elementwise.conditions(outs, flat))
+    else:  # "the outputs are exactly y" for a reached y, maybe nudged: exercises equality atoms
+        y = flat[data.draw(st.integers(0, len(flat) - 1)), outs].astype(np.int64)
+        if data.draw(st.booleans()):
+            y[data.draw(st.integers(0, len(outs) - 1))] += data.draw(st.sampled_from([-1, 1]))
+        atoms = [Linear(((int(j), Fraction(s)),), Fraction(s * int(v))) for j, v in zip(outs, y) for s in (1, -1)]
+        cond = OutputCondition((tuple(atoms),), "codes")
+    truth = any(cond.holds(row) for row in flat)
+    agree(net, Property(clo.astype(np.float64), chi.astype(np.float64), cond), truth, clo, chi, with_bv=False)
+
+
+SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+
+@settings(SETTINGS, max_examples=N_DEFAULT)
+@given(networks(), st.data())
+def test_ilp_matches_bruteforce_and_bv(net, data):
+    check_ir_case(data, net)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(elementwise.avgpool_nets(), st.data())
+def test_ilp_avgpool_matches_bruteforce(net, data):
+    check_elementwise_case(data, net)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(elementwise.add_nets(), st.data())
+def test_ilp_add_matches_bruteforce(net, data):
+    check_elementwise_case(data, net)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, derandomize=False, suppress_health_check=list(HealthCheck))
+@given(networks(), st.data())
+def test_ilp_matches_bruteforce_slow(net, data):
+    check_ir_case(data, net)
+
+
+@settings(SETTINGS, max_examples=200)
+@given(requant("r", "acc", 1), st.integers(-(2**20), 2**20), st.integers(0, 2**16))
+def test_rounding_form_is_exact_where_found(node: ops.Requantize, lo: int, width: int):
+    """A linear rounding form, when one is found, reproduces the step table on every
+    integer from just below the first threshold to the last one."""
+    f, (mono_lo, mono_hi) = requant_channel(node, 0)
+    lo, hi = max(lo, mono_lo), min(lo + width, mono_hi)
+    table = step_table(f, lo, hi)
+    form = rounding_form(table)
+    if node.profile == "pow2" and len(np.unique(table.thresholds)) >= 2:
+        assert form is not None  # a shift is a floor division: always linear
+    if form is None:
+        return
+    a = np.arange(int(table.thresholds[0]) - 1, int(table.thresholds[-1]) + 1)
+    got = np.array([form(int(v)) for v in a])
+    assert np.array_equal(got, table(a))
+
+
+def test_pair_saturation_is_refused_by_name():
+    w = np.array([[100, 100, -100]], dtype=np.int64)
+    spec = ops.InputSpec((3,), 0, 255)
+    dense = ops.Dense("fc", ("input",), w, np.zeros(1, np.int64), 0, pair_saturation=True)
+    from bvverify.ir.graph import QNetwork
+
+    net = QNetwork(spec, (dense,), ops.OutputSpec("fc"))
+    cond = OutputCondition(((Linear(((0, Fraction(1)),), Fraction(0)),),), "codes")
+    prop = Property(np.zeros(3), np.full(3, 255.0), cond)
+    with pytest.raises(UnsupportedOpError, match="fc.*pair saturation"):
+        verify_ilp(net, prop, solver="cpsat", bounds="interval")
+
+
+def teardown_module(module):
+    print(f"\nilp vs brute force: {COUNTS}")
