@@ -203,7 +203,8 @@ VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (
 SolverOpt = typer.Option("cpsat", "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
                          "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
                          "arithmetic) or z3opt (z3 Optimize).")
-BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation for the bounds and ilp engines: symbolic "
+BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
+                         "exact encodings (bv, ilp): symbolic "
                          "(DeepPoly-style back-substitution; default) or interval.")
 TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
 ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
@@ -255,7 +256,7 @@ def _write_result(path: Path, v: Any, net: Any, over: str) -> None:
 
 def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None,
                 solver: str = "cpsat", bounds: str = "symbolic") -> Any:
-    from bvverify.engines.ilp import BOUND_METHODS
+    from bvverify.bounds import METHODS as BOUND_METHODS
     from bvverify.engines.ilp_solvers import SOLVERS
 
     if bounds not in BOUND_METHODS:
@@ -274,7 +275,7 @@ def _run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, 
         _fail(f"--engine {engine!r}: unknown verification engine (available: bv, ilp, bounds)")
     from bvverify.engines.bv import verify_bv
 
-    return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer)
+    return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
 
 
 def _over(net: Any) -> str:

@@ -20,11 +20,10 @@ from math import lcm
 import numpy as np
 import z3
 
-from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, requant_channel
+from bvverify.encoders.structure import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
-from bvverify.ir.interp import conv_out_size
 from bvverify.properties.spec import OutputCondition
 from bvverify.runtimes.base import step_table
 from bvverify.runtimes.quantize import dequantize
@@ -150,7 +149,7 @@ class Lowering:
             terms[k], lo[k], hi[k] = s, a, b
         return Tensor(terms.reshape(out_shape), lo.reshape(out_shape), hi.reshape(out_shape))
 
-    def _pair_saturated(self, node: ops.Dense | ops.Conv2d, x: Tensor, taps: list[tuple[list[int], list[int | None], int]],
+    def _pair_saturated(self, node: ops.Dense | ops.Conv2d, x: Tensor, taps: list[PairTaps],
                         out_shape: tuple[int, ...]) -> Tensor:
         """Non-VNNI / depthwise fbgemm: raw u8*s8 products summed in adjacent pairs (in the
         kernel's K order), each pair sum saturated to int16, then the zero-point corrections:
@@ -210,44 +209,15 @@ class Lowering:
 
     def lower_Dense(self, node: ops.Dense, x: Tensor) -> Tensor:
         if node.pair_saturation:
-            w = np.asarray(node.weight, dtype=np.int64)
-            wz = np.asarray(node.w_zero, dtype=np.int64)
-            taps = [(list(w[j]), list(range(w.shape[1])), int(wz[j])) for j in range(w.shape[0])]
-            return self._pair_saturated(node, x, taps, (w.shape[0],))
+            taps, shape = pair_taps(node, x.shape)
+            return self._pair_saturated(node, x, taps, shape)
         rows, shape = dense_rows(node)
         return self._affine(rows, x, node.acc_bits, shape)
 
-    def _conv_pair_taps(self, node: ops.Conv2d, x: Tensor) -> Tensor:
-        """Taps in fbgemm's im2col order (kh, kw, ic) with padded positions kept (they hold x_zero)."""
-        c, h, wd = x.shape
-        weight = np.asarray(node.weight, dtype=np.int64)
-        o, cg, kh, kw = weight.shape
-        (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
-        oh = conv_out_size(h, kh, sh, ph, dh)
-        ow = conv_out_size(wd, kw, sw, pw, dw)
-        og = o // node.groups
-        wz = np.asarray(node.w_zero, dtype=np.int64)
-        taps = []
-        for oc in range(o):
-            g = oc // og
-            for i in range(oh):
-                for j in range(ow):
-                    ws: list[int] = []
-                    srcs: list[int | None] = []
-                    for p in range(kh):
-                        y = i * sh - ph + p * dh
-                        for q in range(kw):
-                            xx = j * sw - pw + q * dw
-                            for ic in range(cg):
-                                ws.append(int(weight[oc, ic, p, q]))
-                                inside = 0 <= y < h and 0 <= xx < wd
-                                srcs.append(((g * cg + ic) * h + y) * wd + xx if inside else None)
-                    taps.append((ws, srcs, int(wz[oc])))
-        return self._pair_saturated(node, x, taps, (o, oh, ow))
-
     def lower_Conv2d(self, node: ops.Conv2d, x: Tensor) -> Tensor:
         if node.pair_saturation:
-            return self._conv_pair_taps(node, x)
+            taps, shape = pair_taps(node, x.shape)
+            return self._pair_saturated(node, x, taps, shape)
         rows, shape = conv_rows(node, x.shape)
         return self._affine(rows, x, node.acc_bits, shape)
 

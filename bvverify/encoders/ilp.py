@@ -34,7 +34,7 @@ import numpy as np
 
 from bvverify.encoders.intmodel import IntModel, Lin
 from bvverify.encoders.split import AddElement, Operand, avgpool_elements
-from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, requant_channel
+from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -214,38 +214,78 @@ class IlpLowering:
         return y
 
     # -- affine -------------------------------------------------------------------------
+    def _wrap(self, acc: Lin, a: int, b: int, acc_bits: int, name: str) -> tuple[Lin, int, int]:
+        """Two's-complement wrap to ``acc_bits``, exactly: ``w = acc - 2^bits * k`` with integer ``k``."""
+        lim = 2 ** (acc_bits - 1)
+        if -lim <= a and b <= lim - 1:
+            return acc, a, b
+        kk = self.m.new_var((a + lim) >> acc_bits, (b + lim) >> acc_bits, f"{name}_wrap")
+        w = self.m.new_var(-lim, lim - 1, f"{name}_acc")
+        self.m.eq(w, acc - (1 << acc_bits) * kk)
+        return w, -lim, lim - 1
+
     def _affine(self, rows, x: ITensor, acc_bits: int, shape: tuple[int, ...], name: str) -> ITensor:
         xl, xh, xs = x.lo.ravel(), x.hi.ravel(), x.lins.ravel()
         n = len(rows)
         lins = np.empty(n, dtype=object)
         lo = np.empty(n, dtype=object)
         hi = np.empty(n, dtype=object)
-        lim = 2 ** (acc_bits - 1)
         for k, (coeffs, idx, k0) in enumerate(rows):
             cs = [int(c) for c in coeffs]
             a = k0 + sum(c * (int(xl[i]) if c >= 0 else int(xh[i])) for c, i in zip(cs, idx))
             b = k0 + sum(c * (int(xh[i]) if c >= 0 else int(xl[i])) for c, i in zip(cs, idx))
             acc = Lin.total(((c, xs[i]) for c, i in zip(cs, idx)), k0)
-            if a < -lim or b > lim - 1:  # two's-complement wrap, exactly: w = acc - 2^bits * k
-                kk = self.m.new_var((a + lim) >> acc_bits, (b + lim) >> acc_bits, f"{name}_{k}_wrap")
-                w = self.m.new_var(-lim, lim - 1, f"{name}_{k}_acc")
-                self.m.eq(w, acc - (1 << acc_bits) * kk)
-                acc, a, b = w, -lim, lim - 1
-            lins[k], lo[k], hi[k] = acc, a, b
+            lins[k], lo[k], hi[k] = self._wrap(acc, a, b, acc_bits, f"{name}_{k}")
         return ITensor(lins.reshape(shape), lo.reshape(shape), hi.reshape(shape))
 
-    def _no_pairs(self, node: ops.Dense | ops.Conv2d) -> None:
-        if node.pair_saturation:
-            raise UnsupportedOpError(f"ilp engine: {node.name} uses int16 pair saturation (non-VNNI / depthwise "
-                                     "fbgemm kernel), which is not encoded yet; use --engine bv")
+    def _pair_saturated(self, node: ops.Dense | ops.Conv2d, x: ITensor) -> ITensor:
+        """Non-VNNI / depthwise fbgemm (see ``bv._pair_saturated``): raw u8*s8 products summed in
+        adjacent pairs in the kernel's K order, each pair sum saturated to int16 (a clamp), then
+        ``acc = sum sat16(pair) - xz*sum(w) - wz*sum(q) + K*xz*wz (+ bias)``, wrapped."""
+        taps, shape = pair_taps(node, x.shape)
+        xl, xh, xs = x.lo.ravel(), x.hi.ravel(), x.lins.ravel()
+        xz = node.x_zero
+        n = len(taps)
+        bias = np.zeros(n, np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
+        per_ch = n // shape[0]
+        lins = np.empty(n, dtype=object)
+        lo = np.empty(n, dtype=object)
+        hi = np.empty(n, dtype=object)
+        for k, (ws, srcs, zq) in enumerate(taps):
+            kk = len(ws)
+            parts: list[tuple[int, Lin]] = []
+            a_sum = b_sum = 0
+            for i in range(0, kk, 2):
+                pair = [(int(ws[t]), srcs[t]) for t in range(i, min(i + 2, kk))]
+                const = sum(w * xz for w, src in pair if src is None)
+                live = [(w, src) for w, src in pair if src is not None]
+                a = const + sum(w * (int(xl[src]) if w >= 0 else int(xh[src])) for w, src in live)
+                b = const + sum(w * (int(xh[src]) if w >= 0 else int(xl[src])) for w, src in live)
+                p = Lin.total(((w, xs[src]) for w, src in live), const)
+                p = self.clamp(p, a, b, -(2**15), 2**15 - 1, f"{node.name}_{k}_p{i}")
+                parts.append((1, p))
+                a_sum += min(max(a, -(2**15)), 2**15 - 1)
+                b_sum += min(max(b, -(2**15)), 2**15 - 1)
+            q_lo = sum(xz if src is None else int(xl[src]) for src in srcs)
+            q_hi = sum(xz if src is None else int(xh[src]) for src in srcs)
+            k0 = -xz * sum(int(v) for v in ws) + kk * xz * zq + int(bias[k // per_ch])
+            parts += [(-zq, xs[src]) for src in srcs if src is not None]
+            k0 -= zq * xz * sum(1 for src in srcs if src is None)
+            acc = Lin.total(parts, k0)
+            a = a_sum + k0 + zq * xz * sum(1 for src in srcs if src is None) - max(zq * q_lo, zq * q_hi)
+            b = b_sum + k0 + zq * xz * sum(1 for src in srcs if src is None) - min(zq * q_lo, zq * q_hi)
+            lins[k], lo[k], hi[k] = self._wrap(acc, a, b, node.acc_bits, f"{node.name}_{k}")
+        return ITensor(lins.reshape(shape), lo.reshape(shape), hi.reshape(shape))
 
     def lower_Dense(self, node: ops.Dense, x: ITensor) -> ITensor:
-        self._no_pairs(node)
+        if node.pair_saturation:
+            return self._pair_saturated(node, x)
         rows, shape = dense_rows(node)
         return self._affine(rows, x, node.acc_bits, shape, node.name)
 
     def lower_Conv2d(self, node: ops.Conv2d, x: ITensor) -> ITensor:
-        self._no_pairs(node)
+        if node.pair_saturation:
+            return self._pair_saturated(node, x)
         rows, shape = conv_rows(node, x.shape)
         return self._affine(rows, x, node.acc_bits, shape, node.name)
 

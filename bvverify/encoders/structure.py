@@ -14,6 +14,7 @@ from bvverify.ir.interp import conv_out_size, eval_requantize
 from bvverify.runtimes.base import get_profile
 
 Row = tuple[np.ndarray, list[int], int]  # (coefficients, flat input indices, constant)
+PairTaps = tuple[list[int], list[int | None], int]  # raw weights in K order, input index (None: padded), weight zp
 Window = tuple[tuple[int, int, int], list[tuple[int, int]]]  # output element, its input taps (y, x)
 
 
@@ -55,6 +56,40 @@ def conv_rows(node: ops.Conv2d, in_shape: tuple[int, ...]) -> tuple[list[Row], t
     return rows, (o, oh, ow)
 
 
+def pair_taps(node: ops.Dense | ops.Conv2d, in_shape: tuple[int, ...]) -> tuple[list[PairTaps], tuple[int, ...]]:
+    """Per output element, the raw weights in the kernel's K order (fbgemm's im2col order
+    (kh, kw, ic) for convs) with padded taps kept (they hold ``x_zero``): the order in which a
+    pair-saturating kernel forms its adjacent pairs."""
+    weight = np.asarray(node.weight, dtype=np.int64)
+    wz = np.asarray(node.w_zero, dtype=np.int64)
+    if isinstance(node, ops.Dense):
+        return [(list(weight[j]), list(range(weight.shape[1])), int(wz[j])) for j in range(weight.shape[0])], \
+            (weight.shape[0],)
+    c, h, wd = in_shape
+    o, cg, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
+    oh = conv_out_size(h, kh, sh, ph, dh)
+    ow = conv_out_size(wd, kw, sw, pw, dw)
+    og = o // node.groups
+    taps: list[PairTaps] = []
+    for oc in range(o):
+        g = oc // og
+        for i in range(oh):
+            for j in range(ow):
+                ws: list[int] = []
+                srcs: list[int | None] = []
+                for p in range(kh):
+                    y = i * sh - ph + p * dh
+                    for q in range(kw):
+                        xx = j * sw - pw + q * dw
+                        for ic in range(cg):
+                            ws.append(int(weight[oc, ic, p, q]))
+                            inside = 0 <= y < h and 0 <= xx < wd
+                            srcs.append(((g * cg + ic) * h + y) * wd + xx if inside else None)
+                taps.append((ws, srcs, int(wz[oc])))
+    return taps, (o, oh, ow)
+
+
 def maxpool_windows(node: ops.MaxPool2d, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], list[Window]]:
     """Output shape and, per output element ``(ch, i, j)``, its distinct input taps ``(y, x)``
     (edge mode clamps taps into the input; ignore mode drops padded taps)."""
@@ -93,4 +128,4 @@ def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray
     return f, get_profile(node.profile).monotone_range(params)
 
 
-__all__ = ["Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "requant_channel"]
+__all__ = ["PairTaps", "Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "pair_taps", "requant_channel"]

@@ -16,14 +16,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from bvverify.bounds import METHODS
 from bvverify.bounds.interval import propagate
 from bvverify.bounds.symbolic import SymbolicBounds, output_linear_lower, symbolic_bounds
 from bvverify.engines.base import Runtime, Verdict, replay
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Linear, Property
-
-METHODS = ("interval", "symbolic")
 
 
 def output_value_bounds(net: QNetwork, lo: np.ndarray, hi: np.ndarray, over: str) -> tuple[list[Fraction], list[Fraction]]:

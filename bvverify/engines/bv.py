@@ -11,6 +11,7 @@ import time
 import numpy as np
 import z3
 
+from bvverify.bounds import tensor_bounds
 from bvverify.encoders.bv import encode_condition, lower
 from bvverify.engines.base import Runtime, Verdict, replay
 from bvverify.ir.graph import QNetwork
@@ -18,10 +19,11 @@ from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
 
 
-def build_solver(net: QNetwork, prop: Property) -> tuple[z3.Solver, np.ndarray, dict]:
-    """A z3 solver whose models are exactly the counterexamples of ``prop``."""
+def build_solver(net: QNetwork, prop: Property, bounds: str = "symbolic") -> tuple[z3.Solver, np.ndarray, dict]:
+    """A z3 solver whose models are exactly the counterexamples of ``prop``; ``bounds``
+    (symbolic or interval) shrink every width and step table of the lowering."""
     clo, chi = code_box(net, prop)
-    enc = lower(net, clo, chi)
+    enc = lower(net, clo, chi, bounds=tensor_bounds(net, clo, chi, bounds))
     solver = z3.SolverFor("QF_BV")
     solver.add(*enc.constraints)
     solver.add(encode_condition(net, enc.output, prop.output))
@@ -31,9 +33,9 @@ def build_solver(net: QNetwork, prop: Property) -> tuple[z3.Solver, np.ndarray, 
 
 
 def verify_bv(net: QNetwork, prop: Property, timeout: float | None = None, runtime: Runtime | None = None,
-              prefer: np.ndarray | None = None) -> Verdict:
+              prefer: np.ndarray | None = None, bounds: str = "symbolic") -> Verdict:
     t0 = time.perf_counter()
-    solver, inputs, stats = build_solver(net, prop)
+    solver, inputs, stats = build_solver(net, prop, bounds)
     if timeout is not None:
         solver.set("timeout", max(1, int(timeout * 1000)))
     res = solver.check()

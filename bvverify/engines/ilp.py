@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from bvverify.bounds import METHODS as BOUND_METHODS
+from bvverify.bounds import tensor_bounds
 from bvverify.encoders.ilp import IlpLowering, add_clauses, condition_clauses
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
 from bvverify.engines.ilp_solvers import EXACT, solve
@@ -21,20 +23,7 @@ from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
 
-BOUND_METHODS = ("symbolic", "interval")
 DEFAULT_SOLVER = "cpsat"
-
-
-def tensor_bounds(net: QNetwork, clo: np.ndarray, chi: np.ndarray, method: str) -> dict:
-    if method == "interval":
-        from bvverify.bounds.interval import propagate
-
-        return propagate(net, clo, chi)
-    if method == "symbolic":
-        from bvverify.bounds.symbolic import propagate_symbolic
-
-        return propagate_symbolic(net, clo, chi)
-    raise ValueError(f"unknown bound method {method!r} (available: {', '.join(BOUND_METHODS)})")
 
 
 def _input_codes(lw: IlpLowering, values: list[int]) -> np.ndarray:
@@ -104,4 +93,4 @@ def _violated(net: QNetwork, prop: Property, codes: np.ndarray, runtime: Runtime
     return Verdict("violated", engine, time.perf_counter() - t0, counterexample=cex, stats=stats)
 
 
-__all__ = ["BOUND_METHODS", "DEFAULT_SOLVER", "tensor_bounds", "verify_ilp"]
+__all__ = ["BOUND_METHODS", "DEFAULT_SOLVER", "verify_ilp"]

@@ -18,7 +18,6 @@ from bvverify.encoders.structure import requant_channel
 from bvverify.engines.bv import verify_bv
 from bvverify.engines.ilp import BOUND_METHODS, verify_ilp
 from bvverify.engines.ilp_solvers import SOLVERS
-from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.properties.boxes import codes_of_box
 from bvverify.properties.spec import Linear, OutputCondition, Property
@@ -27,12 +26,8 @@ from tests.engines import test_bv_elementwise as elementwise
 from tests.engines.test_bv_bruteforce import boxes, conditions, enumerate_box
 from tests.ir_strategies import networks, requant
 
-COUNTS: dict[str, int] = {"cases": 0, "holds": 0, "violated": 0, "refused": 0}
+COUNTS: dict[str, int] = {"cases": 0, "holds": 0, "violated": 0, "pair_saturation": 0}
 N_DEFAULT = int(os.environ.get("BVVERIFY_ILP_CASES", "120"))
-
-
-def uses_pair_saturation(net) -> bool:
-    return any(getattr(n, "pair_saturation", False) for n in net.nodes)
 
 
 def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, with_bv: bool = True) -> None:
@@ -40,11 +35,6 @@ def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, wi
     if with_bv:
         bv = verify_bv(net, prop, timeout=120)
         assert (bv.status == "violated") == truth and bv.status != "unknown", f"bv: {bv.status} vs truth {truth}"
-    if uses_pair_saturation(net):
-        with pytest.raises(UnsupportedOpError, match="pair saturation"):
-            verify_ilp(net, prop, solver="cpsat")
-        COUNTS["refused"] += 1
-        return
     for solver in SOLVERS:
         for method in BOUND_METHODS:
             for split in (True, False):
@@ -57,6 +47,7 @@ def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, wi
                     assert np.all(codes >= clo) and np.all(codes <= chi)
     COUNTS["cases"] += 1
     COUNTS["violated" if truth else "holds"] += 1
+    COUNTS["pair_saturation"] += any(getattr(n, "pair_saturation", False) for n in net.nodes)
 
 
 def check_ir_case(data, net) -> None:
@@ -133,17 +124,22 @@ def test_rounding_form_is_exact_where_found(node: ops.Requantize, lo: int, width
     assert np.array_equal(got, table(a))
 
 
-def test_pair_saturation_is_refused_by_name():
-    w = np.array([[100, 100, -100]], dtype=np.int64)
-    spec = ops.InputSpec((3,), 0, 255)
-    dense = ops.Dense("fc", ("input",), w, np.zeros(1, np.int64), 0, pair_saturation=True)
+@pytest.mark.parametrize("w, xz", [([[127, 127, -128, -128, 127]], 0), ([[127, 127, -128, 5, 100]], 3)])
+def test_pair_saturation_against_bruteforce(w, xz):
+    """Pair sums that do saturate to int16 (127*255*2 > 32767), with and without an input
+    zero point and an odd tap count: every solver finds exactly the reachable accumulators."""
     from bvverify.ir.graph import QNetwork
 
+    spec = ops.InputSpec((5,), 0, 255)
+    dense = ops.Dense("fc", ("input",), np.array(w, dtype=np.int64), np.zeros(1, np.int64), xz, pair_saturation=True)
     net = QNetwork(spec, (dense,), ops.OutputSpec("fc"))
-    cond = OutputCondition(((Linear(((0, Fraction(1)),), Fraction(0)),),), "codes")
-    prop = Property(np.zeros(3), np.full(3, 255.0), cond)
-    with pytest.raises(UnsupportedOpError, match="fc.*pair saturation"):
-        verify_ilp(net, prop, solver="cpsat", bounds="interval")
+    clo, chi = np.array([250, 240, 0, 250, 0]), np.array([255, 255, 3, 255, 2])
+    reach = net.evaluate_codes(enumerate_box(clo, chi)).ravel()
+    for target in (int(reach.max()), int(reach.max()) + 1, int(reach.min()), int(reach.min()) - 1):
+        cond = OutputCondition(((Linear(((0, Fraction(1)),), Fraction(target)),
+                                 Linear(((0, Fraction(-1)),), Fraction(-target))),), "codes")
+        truth = bool(np.any(reach == target))
+        agree(net, Property(clo.astype(np.float64), chi.astype(np.float64), cond), truth, clo, chi)
 
 
 def teardown_module(module):
