@@ -28,7 +28,7 @@ from bvverify.bounds.relax import band_relaxations, clamp_relaxations
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.ir.interp import EVAL, conv_out_size, eval_requantize, windows
-from bvverify.ir.ranges import Interval, _add, _avgpool, _lookup, _pair, _requantize
+from bvverify.ir.ranges import Interval, node_interval
 from bvverify.runtimes.base import StepTable, get_profile
 
 _U = 2.0**-53  # unit roundoff of float64
@@ -187,7 +187,7 @@ def symbolic_bounds(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray) -> 
         if isinstance(node, (ops.Dense, ops.Conv2d)):
             rel, bounds = _affine(state, node, shapes[node.inputs[0]], env[node.name])
         else:
-            lo, hi = _interval_rule(node, ins)
+            lo, hi = node_interval(node, ins, shapes[node.name])
             bounds = (np.maximum(lo, env[node.name][0]), np.minimum(hi, env[node.name][1]))
             rel = _relax(node, ins, bounds, shapes[node.inputs[0]])
         state.set(node.name, bounds, rel)
@@ -260,19 +260,6 @@ def _unrolled_conv(node: ops.Conv2d, in_shape: tuple[int, ...]) -> tuple[np.ndar
     per_channel = w.shape[0] // len(wz)
     bias = np.zeros(len(wz), np.int64) if node.bias is None else np.asarray(node.bias, dtype=np.int64)
     return w, np.repeat(bias, per_channel)
-
-
-def _interval_rule(node: ops.Node, ins: list[Interval]) -> Interval:
-    """The interval pass's rule for one node, on the (tighter) bounds of its inputs."""
-    if isinstance(node, ops.Requantize):
-        return _requantize(node, ins[0])
-    if isinstance(node, ops.AvgPool2d):
-        return _avgpool(node, ins[0])
-    if isinstance(node, ops.Add):
-        return _add(node, ins[0], ins[1])
-    if isinstance(node, ops.Lookup):
-        return _lookup(node, ins[0])
-    return _pair(EVAL[type(node)], node, *ins)
 
 
 def _relax(node: ops.Node, ins: list[Interval], out: Interval, in_shape: tuple[int, ...]) -> Relax:

@@ -123,6 +123,23 @@ def _lookup(node: ops.Lookup, x: Interval) -> Interval:
     return lo, hi
 
 
+def node_interval(node: ops.Node, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    """One node's interval rule, given sound intervals of its inputs (``shape``: its output's)."""
+    if isinstance(node, (ops.Dense, ops.Conv2d)):
+        return _affine(node, ins[0], shape)
+    if isinstance(node, ops.Requantize):
+        return _requantize(node, ins[0])
+    if isinstance(node, ops.AvgPool2d):
+        return _avgpool(node, ins[0])
+    if isinstance(node, ops.Add):
+        return _add(node, ins[0], ins[1])
+    if isinstance(node, ops.Lookup):
+        return _lookup(node, ins[0])
+    if isinstance(node, (ops.Clamp, ops.MaxPool2d, ops.Reshape, ops.Concat)):
+        return _pair(EVAL[type(node)], node, *ins)
+    raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
+
+
 def intervals(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...], shapes: dict[str, tuple[int, ...]],
               box: Interval | None = None, accumulators: dict[str, Interval] | None = None) -> dict[str, Interval]:
     """Interval of every tensor (by name) over the input code ``box`` (default: every valid
@@ -136,23 +153,10 @@ def intervals(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...], shapes: di
     }
     for node in nodes:
         ins = [env[i] for i in node.inputs]
-        if isinstance(node, (ops.Dense, ops.Conv2d)):
-            if accumulators is not None:
-                lo, hi = _dense(node, ins[0]) if isinstance(node, ops.Dense) else _conv(node, ins[0])
-                accumulators[node.name] = (np.asarray(lo, dtype=object), np.asarray(hi, dtype=object))
-            env[node.name] = _affine(node, ins[0], shapes[node.name])
-        elif isinstance(node, ops.Requantize):
-            env[node.name] = _requantize(node, ins[0])
-        elif isinstance(node, ops.AvgPool2d):
-            env[node.name] = _avgpool(node, ins[0])
-        elif isinstance(node, ops.Add):
-            env[node.name] = _add(node, ins[0], ins[1])
-        elif isinstance(node, ops.Lookup):
-            env[node.name] = _lookup(node, ins[0])
-        elif isinstance(node, (ops.Clamp, ops.MaxPool2d, ops.Reshape, ops.Concat)):
-            env[node.name] = _pair(EVAL[type(node)], node, *ins)
-        else:
-            raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
+        if isinstance(node, (ops.Dense, ops.Conv2d)) and accumulators is not None:
+            lo, hi = _dense(node, ins[0]) if isinstance(node, ops.Dense) else _conv(node, ins[0])
+            accumulators[node.name] = (np.asarray(lo, dtype=object), np.asarray(hi, dtype=object))
+        env[node.name] = node_interval(node, ins, shapes[node.name])
     return env
 
 
@@ -173,4 +177,4 @@ def accumulator_report(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
     return out
 
 
-__all__ = ["Interval", "accumulator_report", "intervals"]
+__all__ = ["Interval", "accumulator_report", "intervals", "node_interval"]
