@@ -80,11 +80,12 @@ def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.nd
     lo32 = _f32_ceil(np.asarray(lo, dtype=np.float64).reshape(codes.shape))
     hi32 = _f32_floor(np.asarray(hi, dtype=np.float64).reshape(codes.shape))
     a, b = _ordered(lo32), _ordered(hi32)  # find least key k in [a, b] with q(k) >= code
-    while np.any(a < b):
-        mid = a + (b - a) // 2
-        ge = net.quantize_input(_unordered(mid)[None])[0] >= codes
-        b = np.where(ge, mid, b)
-        a = np.where(ge, a, mid + 1)
+    with np.errstate(over="ignore"):  # probes near +-float32 max overflow to inf: they still saturate
+        while np.any(a < b):
+            mid = a + (b - a) // 2
+            ge = net.quantize_input(_unordered(mid)[None])[0] >= codes
+            b = np.where(ge, mid, b)
+            a = np.where(ge, a, mid + 1)
     x = _unordered(a)
     if prefer is not None:
         p = np.asarray(prefer, dtype=np.float32).reshape(codes.shape)
