@@ -13,6 +13,9 @@ The slope is whichever of a few candidates leaves the least area between line an
 band: 0, the chord, the first and last edges of the points' hull and the slope
 across the inner steps (DeepPoly's ReLU choice is among them). Everything is
 vectorised over many bands (one row each): networks have thousands of them.
+
+A function known only as a table of values at every integer of a short band (an
+Add operand's per-code term) is relaxed the same way with every point checked.
 """
 
 from __future__ import annotations
@@ -71,6 +74,31 @@ def clamp_relaxations(x_lo: np.ndarray, x_hi: np.ndarray, lo: int, hi: int) -> L
     return _lines(xs, ys, xs, ys, np.full(len(x_lo), 2))
 
 
+def points_relaxations(x_lo: np.ndarray, values: np.ndarray, length: np.ndarray) -> Lines:
+    """Lines below and above an arbitrary integer function known at every integer of each band:
+    row e of ``values`` holds ``f(x_lo[e] + k)`` for ``k < length[e]`` (later columns ignored).
+
+    Every point is a point the lines are checked at, so they hold whatever the function
+    (monotone or not) and whatever slope is chosen; the slope is the least-area candidate
+    as for step tables (>= 0). Used for per-code operand tables (Add), whose values may be
+    large integers (below 2^53: exact in float64)."""
+    x_lo, values, length = (np.asarray(v, dtype=np.int64) for v in (x_lo, values, length))
+    if values.ndim != 2 or len(values) != len(x_lo) or np.any(length < 1) or np.any(length > values.shape[1]):
+        raise ValueError("points_relaxations: one row of at least one value per band")
+    out = [np.empty(len(x_lo)) for _ in range(4)]
+    width = max(values.shape[1], 2)  # the slope search reads columns 0, 1 and the last
+    step = max(1, (1 << 18) // width)  # rows per chunk: the slope search holds 5 copies of a chunk
+    for s in range(0, len(x_lo), step):
+        rows = slice(s, s + step)
+        k = np.minimum(np.arange(width)[None, :], length[rows, None] - 1)  # repeat the last point
+        xs = x_lo[rows, None] + k
+        ys = np.take_along_axis(values[rows], k, axis=1)
+        for o, v in zip(out, _lines(xs, ys, xs, ys, np.maximum(length[rows] - 2, 0))):
+            o[rows] = v
+    a_lo, b_lo, a_hi, b_hi = out
+    return a_lo, b_lo, a_hi, b_hi
+
+
 def _lines(up_x: np.ndarray, up_y: np.ndarray, down_x: np.ndarray, down_y: np.ndarray, n: np.ndarray) -> Lines:
     """Rows of points sorted by x, the band's ends in the first and last column, the
     inner points in columns 1..n[e] (later columns repeat points)."""
@@ -122,4 +150,4 @@ def _offset(x: np.ndarray, y: np.ndarray, a: np.ndarray, upper: bool) -> np.ndar
     return m + margin if upper else m - margin
 
 
-__all__ = ["Line", "Lines", "band_relaxations", "clamp_relaxations", "step_relaxation"]
+__all__ = ["Line", "Lines", "band_relaxations", "clamp_relaxations", "points_relaxations", "step_relaxation"]
