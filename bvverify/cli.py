@@ -197,8 +197,8 @@ def eval_(
 # ---------------------------------------------------------------------------- verification
 
 EXIT = {"holds": 0, "violated": 1, "unknown": 3}
-VerifyEngineOpt = typer.Option("bv", "--engine", help="Verification engine: bv (exact z3 bit-vector encoding), ilp "
-                               "(exact integer linear program, see --solver), both sound and complete; or bounds "
+VerifyEngineOpt = typer.Option("ilp", "--engine", help="Verification engine: ilp (exact integer linear program, see "
+                               "--solver; default), bv (exact z3 bit-vector encoding), both sound and complete; or bounds "
                                "(bound propagation: holds, a violating box centre, or unknown).")
 SolverOpt = typer.Option("cpsat", "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
                          "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
