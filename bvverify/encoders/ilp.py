@@ -43,6 +43,7 @@ from bvverify.runtimes.base import StepTable, step_table
 from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
 from bvverify.runtimes.quantize import dequantize
 
+STEP_ENCODINGS = ("thresholds", "rounding")  # one ordered binary per threshold / a checked linear rounding form
 MAX_R = 1 << 20  # largest denominator tried for a linear rounding form (keeps MILP coefficients small)
 
 
@@ -102,9 +103,12 @@ def _sub_table(table: StepTable, lo: int, hi: int) -> StepTable:
 
 class IlpLowering:
     def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
-                 bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None):
+                 bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None, steps: str = "thresholds"):
+        if steps not in STEP_ENCODINGS:
+            raise ValueError(f"unknown step encoding {steps!r} (available: {', '.join(STEP_ENCODINGS)})")
         self.net = net
         self.bounds = bounds or {}
+        self.steps = steps
         self.m = IntModel()
         shape = tuple(net.input.shape)
         lo = np.asarray(code_lo, dtype=np.int64).reshape(shape)
@@ -133,6 +137,9 @@ class IlpLowering:
         return self.env[self.net.output.name]
 
     # -- building blocks ------------------------------------------------------------
+    def rounding_form(self, table: StepTable) -> RoundingForm | None:
+        return rounding_form(table) if self.steps == "rounding" else None
+
     def clamp(self, x: Lin, lo_x: int, hi_x: int, lo: int, hi: int, name: str) -> Lin:
         """``min(max(x, lo), hi)`` with one binary per side the range of ``x`` reaches."""
         if hi_x <= lo:
@@ -305,7 +312,7 @@ class IlpLowering:
                 raise UnsupportedOpError(f"{node.name}: accumulator range [{a_min}, {a_max}] leaves the range where "
                                          f"profile {node.profile} is monotone")
             whole = step_table(f, a_min, a_max)
-            form = rounding_form(whole)
+            form = self.rounding_form(whole)
             for full in idxs:
                 table = _sub_table(whole, int(acc.lo[full]), int(acc.hi[full]))
                 lins[full] = self.step(acc.lins[full], table, form, f"{node.name}_{'_'.join(map(str, full))}")
@@ -361,7 +368,7 @@ class IlpLowering:
             acc = Lin.total(((1, x.lins[ch, y, xx]) for y, xx in el.taps), el.k0)
             key = id(el.table)
             if key not in forms:
-                forms[key] = rounding_form(el.table)
+                forms[key] = self.rounding_form(el.table)
             lins[el.index] = self.step(acc, el.table, forms[key], f"{node.name}_{'_'.join(map(str, el.index))}")
             lo[el.index], hi[el.index] = el.table.v_lo, el.table.v_hi
         return ITensor(lins, lo, hi)
@@ -384,7 +391,7 @@ class IlpLowering:
             key = (vec, int(a.lo[idx]), int(a.hi[idx]), int(b.lo[idx]), int(b.hi[idx]))
             if key not in cache:
                 el = AddElement(node, paths[vec], *key)
-                cache[key] = (el, rounding_form(el.table))
+                cache[key] = (el, self.rounding_form(el.table))
             el, form = cache[key]
             name = f"{node.name}_{'_'.join(map(str, idx))}"
             s = self._operand(el.a, a.lins[idx], name + "_a") + self._operand(el.b, b.lins[idx], name + "_b")

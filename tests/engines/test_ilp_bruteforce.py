@@ -28,6 +28,10 @@ from tests.ir_strategies import networks, requant
 
 COUNTS: dict[str, int] = {"cases": 0, "holds": 0, "violated": 0, "pair_saturation": 0}
 N_DEFAULT = int(os.environ.get("BVVERIFY_ILP_CASES", "120"))
+N_SLOW = int(os.environ.get("BVVERIFY_ILP_SLOW_CASES", "1000"))
+# every bound method, clause mode and step encoding, in pairs, for every solver
+MODES = [(method, split, steps) for method in BOUND_METHODS for split, steps in
+         (((True, "thresholds"), (False, "rounding")) if method == "symbolic" else ((True, "rounding"), (False, "thresholds")))]
 
 
 def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, with_bv: bool = True) -> None:
@@ -36,15 +40,14 @@ def agree(net, prop: Property, truth: bool, clo: np.ndarray, chi: np.ndarray, wi
         bv = verify_bv(net, prop, timeout=120)
         assert (bv.status == "violated") == truth and bv.status != "unknown", f"bv: {bv.status} vs truth {truth}"
     for solver in SOLVERS:
-        for method in BOUND_METHODS:
-            for split in (True, False):
-                v = verify_ilp(net, prop, solver=solver, timeout=120, bounds=method, split=split)
-                tag = f"{solver}/{method}/split={split}"
-                assert v.status != "unknown", f"{tag}: {v.reason}"
-                assert (v.status == "violated") == truth, f"{tag} says {v.status}, brute force says violated={truth}"
-                if v.counterexample is not None:
-                    codes = v.counterexample.codes
-                    assert np.all(codes >= clo) and np.all(codes <= chi)
+        for method, split, steps in MODES:
+            v = verify_ilp(net, prop, solver=solver, timeout=120, bounds=method, split=split, steps=steps)
+            tag = f"{solver}/{method}/split={split}/{steps}"
+            assert v.status != "unknown", f"{tag}: {v.reason}"
+            assert (v.status == "violated") == truth, f"{tag} says {v.status}, brute force says violated={truth}"
+            if v.counterexample is not None:
+                codes = v.counterexample.codes
+                assert np.all(codes >= clo) and np.all(codes <= chi)
     COUNTS["cases"] += 1
     COUNTS["violated" if truth else "holds"] += 1
     COUNTS["pair_saturation"] += any(getattr(n, "pair_saturation", False) for n in net.nodes)
@@ -100,7 +103,7 @@ def test_ilp_add_matches_bruteforce(net, data):
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, derandomize=False, suppress_health_check=list(HealthCheck))
+@settings(max_examples=N_SLOW, deadline=None, derandomize=False, suppress_health_check=list(HealthCheck))
 @given(networks(), st.data())
 def test_ilp_matches_bruteforce_slow(net, data):
     check_ir_case(data, net)
