@@ -20,9 +20,9 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bvverify.encoders.intmodel import IntModel, big_m_rows
 from bvverify.errors import BvverifyError
@@ -43,16 +43,23 @@ class SolveResult:
     seconds: float = 0.0
 
 
-@contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
+@lru_cache(maxsize=1)
+def _highs_banner_shown() -> bool:
+    """HiGHS prints a banner on stdout at its first construction in a process (stdout must stay
+    clean for --json): show it to /dev/null once, before any solve or fork."""
+    import highspy
+
     sys.stdout.flush()
     saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
-        yield
+        os.dup2(devnull, 1)
+        highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
+    return True
 
 
 def _cpsat(model: IntModel, timeout: float | None) -> SolveResult:
@@ -89,8 +96,8 @@ def _highs(model: IntModel, timeout: float | None) -> SolveResult:
     except ImportError as e:  # pragma: no cover
         raise SolverUnavailable("--solver highs needs HiGHS: pip install highspy") from e
     rows = big_m_rows(model)
-    with _stdout_to_stderr():  # HiGHS prints its banner on stdout, which must stay clean for --json
-        h = highspy.Highs()
+    _highs_banner_shown()
+    h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_feasibility_tolerance", 1e-9)
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
@@ -134,6 +141,10 @@ def _highs_killable(model: IntModel, timeout: float | None) -> SolveResult:
     callbacks installed too), and a verdict must come back on time."""
     if timeout is None or "fork" not in mp.get_all_start_methods():
         return _highs(model, timeout)
+    try:
+        _highs_banner_shown()
+    except ImportError as e:  # pragma: no cover
+        raise SolverUnavailable("--solver highs needs HiGHS: pip install highspy") from e
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_highs_child, args=(model, timeout, send), daemon=True)
