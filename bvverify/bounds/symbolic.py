@@ -30,7 +30,7 @@ from bvverify.bounds.relax import band_relaxations, clamp_relaxations, points_re
 from bvverify.encoders.split import AddElement, Operand, checked_table
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
-from bvverify.ir.interp import EVAL, conv_out_size, eval_requantize, windows
+from bvverify.ir.interp import EVAL, eval_requantize, maxpool_taps
 from bvverify.ir.ranges import Interval, node_interval
 from bvverify.runtimes.base import StepTable, get_profile
 from bvverify.runtimes.elementwise import add_path, add_vector_mask
@@ -404,17 +404,9 @@ def _maxpool_relax(node: ops.MaxPool2d, x: Interval, out: Interval, in_shape: tu
 
 def _pool_taps(node: ops.MaxPool2d, in_shape: tuple[int, ...]) -> np.ndarray:
     """[outputs, taps] flat input index of every window tap, -1 for padding (the interpreter's windows)."""
-    c, h, w = in_shape
-    kh, kw = node.kernel
-    (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
-    oh = conv_out_size(h, kh, sh, ph, dh, node.ceil_mode)
-    ow = conv_out_size(w, kw, sw, pw, dw, node.ceil_mode)
-    extra_h = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
-    extra_w = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-    pads = ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w))
-    idx = np.arange(c * h * w, dtype=np.int64).reshape(1, c, h, w)
-    xp = np.pad(idx, pads, mode="edge") if node.pad_mode == "edge" else np.pad(idx, pads, constant_values=-1)
-    return windows(xp, node.kernel, node.stride, node.dilation, (oh, ow)).reshape(c * oh * ow, kh * kw)
+    idx = np.arange(math.prod(in_shape), dtype=np.int64).reshape((1,) + tuple(in_shape))
+    taps = maxpool_taps(node, idx, -1)
+    return taps.reshape(-1, node.kernel[0] * node.kernel[1])
 
 
 def _concat_select(node: ops.Concat, ins: list[Interval]) -> Select:

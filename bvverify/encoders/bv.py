@@ -20,7 +20,7 @@ from math import lcm
 import numpy as np
 import z3
 
-from bvverify.encoders.structure import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel
+from bvverify.encoders.structure import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel, tightened
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -110,12 +110,7 @@ class Lowering:
             if fn is None:
                 raise UnsupportedOpError(f"bit-vector engine: op {node.op} ({node.name}) is not lowered yet")
             t = fn(node, *(self.env[i] for i in node.inputs))
-            if node.name in self.bounds:  # sound outer bounds (e.g. symbolic) shrink widths and step tables
-                blo, bhi = self.bounds[node.name]
-                t.lo = np.maximum(t.lo.astype(object), np.asarray(blo, dtype=object).reshape(t.shape))
-                t.hi = np.minimum(t.hi.astype(object), np.asarray(bhi, dtype=object).reshape(t.shape))
-            if np.any(t.lo.astype(object) > t.hi.astype(object)):
-                raise AssertionError(f"internal error: empty interval after {node.name} ({node.op})")
+            t.lo, t.hi = tightened(t.lo, t.hi, self.bounds.get(node.name), f"{node.name} ({node.op})")
             self.env[node.name] = t
         first = self.env["input"]
         return Encoding(self.inputs, first.lo, first.hi, self.env, self.env[self.net.output.name], self.constraints)

@@ -34,7 +34,7 @@ import numpy as np
 
 from bvverify.encoders.intmodel import IntModel, Lin
 from bvverify.encoders.split import AddElement, Operand, avgpool_elements
-from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel
+from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel, tightened
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -127,12 +127,7 @@ class IlpLowering:
             if fn is None:
                 raise UnsupportedOpError(f"ilp engine: op {node.op} ({node.name}) is not encoded")
             t = fn(node, *(self.env[i] for i in node.inputs))
-            if node.name in self.bounds:  # sound outer bounds (e.g. symbolic) shrink every band
-                blo, bhi = self.bounds[node.name]
-                t.lo = np.maximum(t.lo.astype(object), np.asarray(blo, dtype=object).reshape(t.shape))
-                t.hi = np.minimum(t.hi.astype(object), np.asarray(bhi, dtype=object).reshape(t.shape))
-            if np.any(t.lo > t.hi):
-                raise AssertionError(f"internal error: empty interval after {node.name} ({node.op})")
+            t.lo, t.hi = tightened(t.lo, t.hi, self.bounds.get(node.name), f"{node.name} ({node.op})")
             self.env[node.name] = t
         return self.env[self.net.output.name]
 

@@ -115,6 +115,18 @@ def maxpool_windows(node: ops.MaxPool2d, in_shape: tuple[int, ...]) -> tuple[tup
     return (c, oh, ow), out
 
 
+def tightened(lo: np.ndarray, hi: np.ndarray, outer: tuple[np.ndarray, np.ndarray] | None,
+              what: str) -> tuple[np.ndarray, np.ndarray]:
+    """An encoder's own exact interval of a tensor, intersected with sound outer bounds of the
+    same tensor (e.g. symbolic): both hold every reachable value, so their meet does too."""
+    if outer is not None:
+        lo = np.maximum(lo.astype(object), np.asarray(outer[0], dtype=object).reshape(lo.shape))
+        hi = np.minimum(hi.astype(object), np.asarray(outer[1], dtype=object).reshape(hi.shape))
+    if np.any(lo.astype(object) > hi.astype(object)):
+        raise AssertionError(f"internal error: empty interval after {what}")
+    return lo, hi
+
+
 def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[int, int]]:
     """Channel ``ch``'s exact accumulator -> code function (final clamp included) and the
     accumulator range on which its profile is proven monotone."""
@@ -128,4 +140,4 @@ def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray
     return f, get_profile(node.profile).monotone_range(params)
 
 
-__all__ = ["PairTaps", "Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "pair_taps", "requant_channel"]
+__all__ = ["PairTaps", "Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "pair_taps", "requant_channel", "tightened"]

@@ -122,7 +122,9 @@ def eval_clamp(node: ops.Clamp, x: np.ndarray) -> np.ndarray:
     return np.clip(x, node.lo, node.hi)
 
 
-def eval_maxpool(node: ops.MaxPool2d, x: np.ndarray) -> np.ndarray:
+def maxpool_taps(node: ops.MaxPool2d, x: np.ndarray, fill: int) -> np.ndarray:
+    """Every window's taps, [n, c, oh, ow, kh, kw]: padding holds ``fill``, or repeats the
+    edge in qnnpack's edge mode (every tap index clamped into the input)."""
     n, c, h, w = x.shape
     kh, kw = node.kernel
     (sh, sw), (ph, pw), (dh, dw) = node.stride, node.padding, node.dilation
@@ -131,11 +133,12 @@ def eval_maxpool(node: ops.MaxPool2d, x: np.ndarray) -> np.ndarray:
     extra_h = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     pads = ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w))
-    if node.pad_mode == "edge":  # qnnpack: every tap index is clamped into the input
-        xp = np.pad(x, pads, mode="edge")
-    else:
-        xp = np.pad(x, pads, constant_values=np.iinfo(np.int64).min)
-    return np.maximum(windows(xp, node.kernel, node.stride, node.dilation, (oh, ow)).max(axis=(4, 5)), node.floor)
+    xp = np.pad(x, pads, mode="edge") if node.pad_mode == "edge" else np.pad(x, pads, constant_values=fill)
+    return windows(xp, node.kernel, node.stride, node.dilation, (oh, ow))
+
+
+def eval_maxpool(node: ops.MaxPool2d, x: np.ndarray) -> np.ndarray:
+    return np.maximum(maxpool_taps(node, x, np.iinfo(np.int64).min).max(axis=(4, 5)), node.floor)
 
 
 def eval_avgpool(node: ops.AvgPool2d, x: np.ndarray) -> np.ndarray:
