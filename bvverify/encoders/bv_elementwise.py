@@ -32,9 +32,8 @@ import numpy as np
 import z3
 
 from bvverify.encoders.bv import Lowering, Tensor, const, fit, width_for
-from bvverify.encoders.split import AddElement, Operand, avgpool_elements
+from bvverify.encoders.split import Operand, add_elements, avgpool_elements
 from bvverify.ir import ops
-from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
 
 
 def _out_width(node: ops.AvgPool2d | ops.Add) -> int:
@@ -83,22 +82,11 @@ def operand_term(op: Operand, t: z3.BitVecRef, w: int) -> z3.BitVecRef:
 
 
 def lower_add(lw: Lowering, node: ops.Add, a: Tensor, b: Tensor) -> Tensor:
-    shape = a.shape
-    mask = add_vector_mask(node, shape)
-    paths: dict[bool, AddPath] = {}
-    cache: dict[tuple, AddElement] = {}
     w_out = _out_width(node)
-    terms = np.empty(shape, dtype=object)
-    lo = np.empty(shape, dtype=object)
-    hi = np.empty(shape, dtype=object)
-    for idx in np.ndindex(shape):
-        vec = bool(mask[idx])
-        if vec not in paths:
-            paths[vec] = add_path(node, vec)
-        key = (vec, int(a.lo[idx]), int(a.hi[idx]), int(b.lo[idx]), int(b.hi[idx]))
-        if key not in cache:
-            cache[key] = AddElement(node, paths[vec], *key)
-        el = cache[key]
+    terms = np.empty(a.shape, dtype=object)
+    lo = np.empty(a.shape, dtype=object)
+    hi = np.empty(a.shape, dtype=object)
+    for idx, el in add_elements(node, a.lo, a.hi, b.lo, b.hi):
         w = width_for(el.table.acc_lo, el.table.acc_hi)
         ta, tb = operand_term(el.a, a.terms[idx], w), operand_term(el.b, b.terms[idx], w)
         if z3.is_bv_value(ta) and z3.is_bv_value(tb):

@@ -33,14 +33,13 @@ from math import lcm
 import numpy as np
 
 from bvverify.encoders.intmodel import IntModel, Lin
-from bvverify.encoders.split import AddElement, Operand, avgpool_elements
+from bvverify.encoders.split import Operand, add_elements, avgpool_elements
 from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel, tightened
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.spec import OutputCondition
 from bvverify.runtimes.base import StepTable, step_table
-from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
 from bvverify.runtimes.quantize import dequantize
 
 STEP_ENCODINGS = ("thresholds", "rounding")  # one ordered binary per threshold / a checked linear rounding form
@@ -372,25 +371,16 @@ class IlpLowering:
         return self.table(x, int(op.codes[0]), int(op.codes[-1]), op.ints, name)
 
     def lower_Add(self, node: ops.Add, a: ITensor, b: ITensor) -> ITensor:
-        shape = a.shape
-        mask = add_vector_mask(node, shape)
-        paths: dict[bool, AddPath] = {}
-        cache: dict[tuple, tuple[AddElement, RoundingForm | None]] = {}
-        lins = np.empty(shape, dtype=object)
-        lo = np.empty(shape, dtype=object)
-        hi = np.empty(shape, dtype=object)
-        for idx in np.ndindex(shape):
-            vec = bool(mask[idx])
-            if vec not in paths:
-                paths[vec] = add_path(node, vec)
-            key = (vec, int(a.lo[idx]), int(a.hi[idx]), int(b.lo[idx]), int(b.hi[idx]))
-            if key not in cache:
-                el = AddElement(node, paths[vec], *key)
-                cache[key] = (el, self.rounding_form(el.table))
-            el, form = cache[key]
+        forms: dict[int, RoundingForm | None] = {}  # per shared AddElement
+        lins = np.empty(a.shape, dtype=object)
+        lo = np.empty(a.shape, dtype=object)
+        hi = np.empty(a.shape, dtype=object)
+        for idx, el in add_elements(node, a.lo, a.hi, b.lo, b.hi):
+            if id(el) not in forms:
+                forms[id(el)] = self.rounding_form(el.table)
             name = f"{node.name}_{'_'.join(map(str, idx))}"
             s = self._operand(el.a, a.lins[idx], name + "_a") + self._operand(el.b, b.lins[idx], name + "_b")
-            lins[idx] = self.step(s, el.table, form, name)
+            lins[idx] = self.step(s, el.table, forms[id(el)], name)
             lo[idx], hi[idx] = el.table.v_lo, el.table.v_hi
         return ITensor(lins, lo, hi)
 

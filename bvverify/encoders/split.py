@@ -5,7 +5,7 @@ the derivation). Nothing here is solver specific.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +13,7 @@ import numpy as np
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.runtimes.base import StepTable, step_table
-from bvverify.runtimes.elementwise import AddPath
+from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
 from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_kind, avgpool_monotone, avgpool_plan
 
 F32 = np.float32
@@ -158,3 +158,20 @@ class AddElement:
             got = self.table(ia[:, None] + ib[None, :])
             if not np.array_equal(want, got):  # pragma: no cover - a bug in the split, never an approximation
                 raise AssertionError(f"internal error: {what}: the integer-sum encoding differs from the runtime")
+
+
+def add_elements(node: ops.Add, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,
+                 b_hi: np.ndarray) -> Iterator[tuple[tuple[int, ...], AddElement]]:
+    """Every output index of an Add with its exact split for the element's path (vector or
+    scalar tail) and operand ranges; elements with the same path and ranges share one object."""
+    mask = add_vector_mask(node, a_lo.shape)
+    paths: dict[bool, AddPath] = {}
+    cache: dict[tuple, AddElement] = {}
+    for idx in np.ndindex(a_lo.shape):
+        vec = bool(mask[idx])
+        if vec not in paths:
+            paths[vec] = add_path(node, vec)
+        key = (vec, int(a_lo[idx]), int(a_hi[idx]), int(b_lo[idx]), int(b_hi[idx]))
+        if key not in cache:
+            cache[key] = AddElement(node, paths[vec], *key)
+        yield idx, cache[key]
