@@ -50,16 +50,22 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
-def _load(model: str, input_shape: str | None, engine: str | None, bits: int | None, input_bits: int | None):
+def _load(model: str, input_shape: str | None, engine: str | None, bits: int | None, input_bits: int | None,
+          target: str | None = None, check: int | None = None):
     from bvverify.bundled import resolve_model
     from bvverify.importers import load
 
-    return load(resolve_model(model), input_shape=_shape(input_shape), engine=engine, bits=bits, input_bits=input_bits)
+    return load(resolve_model(model), input_shape=_shape(input_shape), engine=engine, bits=bits, input_bits=input_bits,
+                target=target, check=check)
 
 
 InputShapeOpt = typer.Option(None, "--input-shape", help="Input shape without batch axis (TorchScript files), e.g. 1,8,8.")
 EngineOpt = typer.Option(None, "--qengine", help="Quantized engine a torch model runs on: fbgemm, x86 or qnnpack "
                          "(default: torch.backends.quantized.engine).")
+TargetOpt = typer.Option(None, "--target", help="Deployment CPU of a torch model: host (default: what torch runs here, "
+                         "FBGEMM_ENABLE_INSTRUCTIONS and ATEN_CPU_CAPABILITY included), avx2, avx512, avx512-vnni, or "
+                         "CPU,fbgemm=ISA,aten=ISA. The same model computes different integers on each; `inspect` says what "
+                         "each changes. Native files keep the target they were imported for.")
 BitsOpt = typer.Option(None, "--bits", help="Keras h5 networks: weight/activation bit width Q (default: from the file name).")
 InBitsOpt = typer.Option(None, "--input-bits", help="Keras h5 networks: input bit width (default: from the file name).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
@@ -70,17 +76,29 @@ def inspect(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input_shape: str | None = InputShapeOpt,
     engine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
+    check: int = typer.Option(0, "--check", help="Run the runtime self-check on N inputs: the interpreter against torch "
+                              "on this machine, layer by layer (torch models; a target the host can run in a fresh "
+                              "process is checked there)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Layers, shapes, integer types, quantization parameters, requantizer profile and
-    the worst-case accumulator range of every layer over the whole input domain."""
-    net = _load(model, input_shape, engine, bits, input_bits)
+    """Layers, shapes, integer types, quantization parameters, requantizer profile, the
+    deployment target and what it changes, and the worst-case accumulator range of every
+    layer over the whole input domain."""
+    if check < 0:
+        _fail(f"--check {check}: expected a number of inputs >= 0")
+    net = _load(model, input_shape, engine, bits, input_bits, target, check=0 if check else None)
     summary = net.summary()
+    summary["target_rules"] = _target_rules(net)
+    if check:
+        from bvverify.importers.torch_check import check_model
+
+        summary["check"] = check_model(_model_path(model), net, check, input_shape=input_shape)
     if as_json:
         print(json.dumps(summary, indent=2))
-        return
+        raise typer.Exit(0 if not check or summary["check"]["ok"] else 1)
     inp, o = summary["input"], summary["output"]
     q = inp["quantizer"]
     out.print(f"[bold]{model}[/bold]  source: {net.meta.get('source', '?')}  engine/format: "
@@ -110,6 +128,39 @@ def inspect(
                                                       if o["scale"] is not None else ""))
     for note in net.meta.get("notes", []) or []:
         out.print(f"note: {note}")
+    out.print(f"target: {net.meta.get('target') or 'not recorded'}")
+    for rule in summary["target_rules"]:
+        out.print(f"  {rule}")
+    if check:
+        c = summary["check"]
+        out.print(f"self-check against {c['runtime']} (target {c['target']}): {c['inputs']} inputs, {c['outputs']} output "
+                  f"codes, {c['mismatches']} differ" + (f"; first layer that differs: {c['first_layer']} ({c['example']})"
+                                                       if c["first_layer"] else ""))
+        table = Table("tensor", "torch op", "codes compared", "differ")
+        for layer in c["layers"]:
+            table.add_row(layer["tensor"], layer["op"], str(layer["compared"]), str(layer["mismatches"]))
+        out.print(table)
+        raise typer.Exit(0 if c["ok"] else 1)
+
+
+def _model_path(model: str) -> Path:
+    from bvverify.bundled import resolve_model
+
+    return resolve_model(model)
+
+
+def _target_rules(net: Any) -> list[str]:
+    """What the model's target changes, one line a rule."""
+    from bvverify.importers import PORTABLE
+    from bvverify.runtimes.target import parse
+
+    t = net.meta.get("target")
+    if t is None:
+        return ["no target recorded (a model saved before targets existed: its arithmetic is that of the machine that "
+                "imported it)"]
+    if t == PORTABLE:
+        return ["fixed-point arithmetic: the same integers on every CPU"]
+    return parse(t).describe()
 
 
 def _read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -154,13 +205,14 @@ def eval_(
     dequantize: bool = typer.Option(False, "--dequantize", help="Output the runtime's dequantized floats instead of codes."),
     input_shape: str | None = InputShapeOpt,
     engine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the exact integer reference interpreter: integer output codes per input
     (argmax ties go to the lowest index)."""
-    net = _load(model, input_shape, engine, bits, input_bits)
+    net = _load(model, input_shape, engine, bits, input_bits, target)
     x, labels, src = _read_inputs(inputs, net, model)
     codes = net.evaluate(x)
     flat = codes.reshape(codes.shape[0], -1)
@@ -294,6 +346,7 @@ def verify(
     result_file: Path | None = ResultOpt,
     input_shape: str | None = InputShapeOpt,
     qengine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
     as_json: bool = JsonOpt,
@@ -302,7 +355,7 @@ def verify(
     replayed through the reference interpreter and, for TorchScript models, torch), 3 unknown, 2 bad input."""
     from bvverify.properties.vnnlib import read_vnnlib
 
-    net = _load(model, input_shape, qengine, bits, input_bits)
+    net = _load(model, input_shape, qengine, bits, input_bits, target)
     over = _over(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
     runtime = _runtime_for(model, net, qengine)
@@ -363,7 +416,8 @@ def robust(
     data_scale: float = typer.Option(1.0, "--data-scale", help="Multiply the data values by this (e.g. 0.00392156862745098 "
                                      "to turn 0..255 pixels into 0..1)."),
     label: int | None = typer.Option(None, "--label", help="Override the data's label."),
-    target: int | None = typer.Option(None, "--target", help="Targeted query: can the prediction become this class?"),
+    target_class: int | None = typer.Option(None, "--target-class", help="Targeted query: can the prediction become "
+                                            "this class?"),
     engine: str = VerifyEngineOpt,
     solver: str = SolverOpt,
     bounds: str = BoundsOpt,
@@ -371,6 +425,7 @@ def robust(
     result_file: Path | None = ResultOpt,
     input_shape: str | None = InputShapeOpt,
     qengine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
     as_json: bool = JsonOpt,
@@ -380,7 +435,7 @@ def robust(
     from bvverify.bundled import BUNDLED, test_images
     from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
 
-    net = _load(model, input_shape, qengine, bits, input_bits)
+    net = _load(model, input_shape, qengine, bits, input_bits, target)
     n_in = int(np.prod(net.input.shape))
     if data is None:
         if model not in BUNDLED:
@@ -409,10 +464,10 @@ def robust(
         clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
         for r in radii:
             try:
-                prop = robustness_property(net, xs[i], y, r, eps_unit, target, clip_range, name=f"{src}#{i}")
+                prop = robustness_property(net, xs[i], y, r, eps_unit, target_class, clip_range, name=f"{src}#{i}")
             except DataError as e:
                 _fail(str(e))
-            if clean != y and target is None:
+            if clean != y and target_class is None:
                 doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
                        "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
                 from bvverify.engines.base import replay
@@ -437,7 +492,8 @@ def robust(
                 _write_result(result_file, v, net, _over(net))
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
     if as_json:
-        print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target": target, "counts": counts,
+        print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target_class": target_class,
+                          "target": net.meta.get("target"), "counts": counts,
                           "results": rows}))
     else:
         out.print(table)
@@ -454,6 +510,7 @@ def overflow(
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per layer for the solver."),
     input_shape: str | None = InputShapeOpt,
     qengine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
     as_json: bool = JsonOpt,
@@ -464,7 +521,7 @@ def overflow(
     from bvverify.engines.overflow import check_overflow
     from bvverify.properties.boxes import code_box
 
-    net = _load(model, input_shape, qengine, bits, input_bits)
+    net = _load(model, input_shape, qengine, bits, input_bits, target)
     if prop_path is None:
         lo = np.full(net.input.shape, net.input.lo, np.int64)
         hi = np.full(net.input.shape, net.input.hi, np.int64)
@@ -496,6 +553,7 @@ def export_smt(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the SMT-LIB2 file."),
     input_shape: str | None = InputShapeOpt,
     qengine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
     bits: int | None = BitsOpt,
     input_bits: int | None = InBitsOpt,
 ) -> None:
@@ -503,7 +561,7 @@ def export_smt(
     from bvverify.engines.bv import build_solver
     from bvverify.properties.vnnlib import read_vnnlib
 
-    net = _load(model, input_shape, qengine, bits, input_bits)
+    net = _load(model, input_shape, qengine, bits, input_bits, target)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), _over(net))
     solver, _, _ = build_solver(net, prop)
     text = "(set-logic QF_BV)\n" + solver.to_smt2().replace("(set-logic ALL)", "")

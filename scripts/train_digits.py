@@ -95,6 +95,8 @@ def quantize(model: nn.Module, calib: torch.Tensor, engine: str) -> nn.Module:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="fbgemm", choices=["fbgemm", "x86", "qnnpack"])
+    ap.add_argument("--target", default="avx512-vnni", help="deployment CPU the native models are imported for "
+                    "(the bundled ones: avx512-vnni); the torch comparison below is only meaningful on such a host")
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--n-images", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
@@ -123,7 +125,7 @@ def main() -> None:
         with torch.no_grad():
             q_out = model(xe_s).numpy()
         q_acc = float((q_out.argmax(1) == y_te).mean())
-        net = bvverify.from_torch(model, xe_s[:1], engine=args.engine)
+        net = bvverify.from_torch(model, xe_s[:1], engine=args.engine, target=args.target)
         ref = net.dequantize(net.evaluate(x_te.reshape((-1,) + shape)))
         mismatches = int(np.sum(ref != q_out))
         bv_acc = float((np.argmax(net.evaluate(x_te.reshape((-1,) + shape)), 1) == y_te).mean())

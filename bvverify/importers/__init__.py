@@ -10,7 +10,8 @@ from bvverify.ir.graph import QNetwork
 
 
 def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: str | None = None,
-         bits: int | None = None, input_bits: int | None = None) -> QNetwork:
+         bits: int | None = None, input_bits: int | None = None, target: str | None = None,
+         check: int | None = None) -> QNetwork:
     """Load a model file of any supported format, detected from its content.
 
     - native bvverify files (``net.save``);
@@ -18,6 +19,11 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
       ``input_shape`` when the model does not start with a Linear, ``engine``);
     - Keras h5 fixed-point networks of the QVIP / AAAI'21 benchmarks (``bits`` and
       ``input_bits`` default to the ``_in_<I>_qu_<Q>`` parts of the file name).
+
+    ``target`` is the deployment CPU of a torch model (default ``host``); a native
+    file keeps the target it was imported for (naming another one is an error), and
+    the fixed-point h5 networks compute the same integers everywhere. ``check``: the
+    self-check inputs for a torch model imported for the host (default 2000; 0 skips).
     """
     p = Path(path)
     if not p.exists():
@@ -33,14 +39,39 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
 
     if magic.startswith(b"PK"):
         if native.is_native(p):
-            return native.load(p)
-        from bvverify.importers.torch import is_torchscript, load_torchscript
+            return _native_for_target(native.load(p), target, p)
+        from bvverify.importers.torch import CHECK_INPUTS, is_torchscript, load_torchscript
 
         if is_torchscript(p):
-            return load_torchscript(p, input_shape=input_shape, engine=engine)
+            return load_torchscript(p, input_shape=input_shape, engine=engine, target=target,
+                                    check=CHECK_INPUTS if check is None else check)
         raise ModelFormatError(f"{p}: a zip file, but neither a bvverify model nor a TorchScript file")
     if magic.startswith(b"\x89HDF"):
         from bvverify.importers.keras_h5 import load_h5
 
-        return load_h5(p, bits=bits, input_bits=input_bits)
+        net = load_h5(p, bits=bits, input_bits=input_bits)
+        net.meta.setdefault("target", PORTABLE)
+        return net
     raise ModelFormatError(f"{p}: unrecognised model format (expected a bvverify model, TorchScript zip or Keras h5)")
+
+
+PORTABLE = "any"  # arithmetic that is the same on every CPU (fixed-point networks)
+
+
+def _native_for_target(net: QNetwork, target: str | None, path: Path) -> QNetwork:
+    """A native model carries the arithmetic of the target it was imported for."""
+    recorded = net.meta.get("target")
+    if target is None or target.strip().lower() in ("", "host") and recorded is None:
+        return net
+    from bvverify.runtimes.target import parse
+
+    want = parse(target).name
+    if recorded in (None, PORTABLE):
+        if recorded is None and any(n.op in ("Dense", "Conv2d", "Add") for n in net.nodes) and net.meta.get("engine"):
+            raise ModelFormatError(f"{path}: this native model records no target; it cannot be re-targeted to {want} "
+                                   "(re-import it from its torch file with --target)")
+        return net
+    if recorded != want:
+        raise ModelFormatError(f"{path}: this native model was imported for target {recorded}, not {want}; "
+                               f"re-import it from its torch file with --target {want}, or drop --target")
+    return net

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bvverify.errors import ModelFormatError
+from bvverify.importers.torch_check import load_module, pinned, require_agreement, self_check
 from bvverify.importers.torch_script import ENGINES, from_script_module
 from bvverify.ir.graph import QNetwork
+from bvverify.runtimes.target import Target, can_run_here, host, parse
+
+CHECK_INPUTS = 2000  # self-check inputs on import for the host target (milliseconds per model)
 
 
 def _engine(engine: str | None) -> str:
@@ -23,23 +33,37 @@ def _engine(engine: str | None) -> str:
     return e
 
 
-def from_torch(model: Any, example_input: Any, engine: str | None = None) -> QNetwork:
+def _checked(module: Any, net: QNetwork, target: Target, check: int, source: str) -> QNetwork:
+    """Run the self-check when the model is imported for the machine it runs on."""
+    if check and target == host():
+        require_agreement(self_check(module, net, check), source)
+    return net
+
+
+def from_torch(model: Any, example_input: Any, engine: str | None = None, target: str | Target | None = None,
+               check: int = CHECK_INPUTS) -> QNetwork:
     """Import a converted (eager or FX) quantized torch model.
 
     ``example_input`` is one batch of float inputs (any batch size); it fixes
     the input shape. The engine is ``torch.backends.quantized.engine`` unless
-    given: the same weights requantize differently on each engine.
+    given: the same weights requantize differently on each engine. ``target`` is
+    the deployment CPU (``host`` by default, or e.g. ``avx2``, ``avx512-vnni``):
+    the same model computes different integers on each. For the host target the
+    import runs torch against the interpreter on ``check`` inputs and refuses the
+    model by layer name when they disagree (``check=0`` skips it).
     """
     import torch
 
     eng = _engine(engine)
+    tgt = parse(target)
     x = torch.as_tensor(example_input, dtype=torch.float32)
     if isinstance(model, torch.jit.ScriptModule):
-        return from_script_module(model, eng, type(model).__name__, tuple(x.shape[1:]))
+        net = from_script_module(model, eng, type(model).__name__, tuple(x.shape[1:]), tgt)
+        return _checked(model, net, tgt, check, type(model).__name__)
     with torch.no_grad():
         traced = torch.jit.trace(model.eval(), x[:1], check_trace=False)
-    net = from_script_module(traced, eng, type(model).__name__)
-    return net
+    net = from_script_module(traced, eng, type(model).__name__, None, tgt)
+    return _checked(traced, net, tgt, check, type(model).__name__)
 
 
 def is_torchscript(path: Path) -> bool:
@@ -50,24 +74,27 @@ def is_torchscript(path: Path) -> bool:
         return False
 
 
-def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None, engine: str | None = None) -> QNetwork:
+def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None, engine: str | None = None,
+                     target: str | Target | None = None, check: int = CHECK_INPUTS) -> QNetwork:
     """Load a ``torch.jit.save`` file of a quantized model.
 
     TorchScript files do not record input shapes; give ``input_shape``
     (without the batch axis) unless the model starts with a Linear layer.
+    ``target`` and ``check`` as in :func:`from_torch`.
     """
-    import torch
 
     eng = _engine(engine)
+    tgt = parse(target)
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        module = load_module(path, eng)
     except Exception as e:  # torch raises many types for corrupt files
         first = str(e).splitlines()[0] if str(e) else ""
         raise ModelFormatError(f"{path}: not a loadable TorchScript file ({type(e).__name__}: {first})") from None
     shape = tuple(input_shape) if input_shape else _guess_input_shape(module)
     if shape is None:
         raise ModelFormatError(f"{path}: TorchScript files do not record the input shape; give it (e.g. --input-shape 1,8,8)")
-    return from_script_module(module, eng, str(path), shape)
+    net = from_script_module(module, eng, str(path), shape, tgt)
+    return _checked(module, net, tgt, check, str(path))
 
 
 def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
@@ -92,40 +119,60 @@ def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
     return None
 
 
-def torch_runtime(path: str | Path, engine: str, net: QNetwork):
-    """The real runtime for counterexample replay: the TorchScript model itself, run
-    by torch on ``engine`` with one thread; returns output *codes* (a dequantized
-    float output is mapped back through the injective dequantization table)."""
-    import numpy as np
+def run_module(module: Any, engine: str, x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Run a torch module on ``engine`` with one thread (quantized add depends on the
+    thread count); returns (values, quantized): codes when the output is quantized."""
     import torch
 
-    module = torch.jit.load(str(path), map_location="cpu")
-    table = None
-    if net.output.scale is not None:
-        codes = np.arange(-(2**15), 2**15)
-        table = (net.dequantize(codes), codes)
+    with pinned(engine):
+        y = module(torch.from_numpy(np.asarray(x, dtype=np.float32)))
+    if y.is_quantized:
+        return y.int_repr().numpy().astype(np.int64), True
+    return y.numpy(), False
 
-    def run(x: np.ndarray) -> np.ndarray:
-        prev = torch.backends.quantized.engine
-        threads = torch.get_num_threads()
-        try:
-            torch.backends.quantized.engine = engine
-            torch.set_num_threads(1)
-            with torch.no_grad():
-                y = module(torch.from_numpy(np.asarray(x, dtype=np.float32)))
-        finally:
-            torch.backends.quantized.engine = prev
-            torch.set_num_threads(threads)
-        if y.is_quantized:
-            return y.int_repr().numpy().astype(np.int64)
-        vals = y.numpy()
-        deq, codes = table  # type: ignore[misc]
-        order = np.argsort(deq, kind="stable")
-        pos = np.searchsorted(deq[order], vals)
-        pos = np.clip(pos, 0, len(order) - 1)
-        out = codes[order][pos]
-        if not np.array_equal(net.dequantize(out), vals):
-            raise ModelFormatError(f"{path}: the torch output is not a dequantized code of the model's output qparams")
-        return out
 
-    return run
+def _as_codes(values: np.ndarray, quantized: bool, net: QNetwork, path: str | Path) -> np.ndarray:
+    """Output codes from torch's output: a dequantized float output is mapped back
+    through the injective dequantization table."""
+    if quantized:
+        return values
+    codes = np.arange(-(2**15), 2**15)
+    deq = net.dequantize(codes)
+    order = np.argsort(deq, kind="stable")
+    pos = np.clip(np.searchsorted(deq[order], values), 0, len(order) - 1)
+    out = codes[order][pos]
+    if not np.array_equal(net.dequantize(out), values):
+        raise ModelFormatError(f"{path}: the torch output is not a dequantized code of the model's output qparams")
+    return out
+
+
+def torch_runtime(path: str | Path, engine: str, net: QNetwork):
+    """The real runtime for counterexample replay: the TorchScript model itself, run
+    by torch on ``engine`` with one thread, in this process when the model's target is
+    the host's, else in a fresh process whose environment selects that target's
+    kernels; returns output *codes*. None when this machine cannot run the target."""
+
+    tgt = parse(net.meta.get("target"))
+    if tgt == host():
+        module = load_module(path, engine)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return _as_codes(*run_module(module, engine, x), net, path)
+
+        return run
+    if not can_run_here(tgt):
+        return None
+
+    def run_elsewhere(x: np.ndarray) -> np.ndarray:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp) / "x.npy", Path(tmp) / "y.npz"
+            np.save(src, np.asarray(x, dtype=np.float32))
+            cmd = [sys.executable, "-m", "bvverify.importers.torch_worker", str(path), engine, str(src), str(dst)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **tgt.env()}, timeout=600)
+            if proc.returncode != 0:
+                raise ModelFormatError(f"{path}: torch for target {tgt} failed in its own process: "
+                                       f"{proc.stderr.strip().splitlines()[-1:]}")
+            with np.load(dst) as z:
+                return _as_codes(z["values"], bool(z["quantized"]), net, path)
+
+    return run_elsewhere

@@ -6,13 +6,14 @@ TorchScript files are loaded; both give an inlined graph of ``quantized::`` and
 exactly is refused by name, with the module scope it came from.
 
 Engine-specific arithmetic (where the bias goes, which requantizer, which
-pooling/add rounding) comes from the quantized engine the model runs on.
+pooling/add rounding) comes from the quantized engine the model runs on, and every
+instruction-set-dependent kernel rule (pair saturation, oneDNN routing, the add's
+vector block) from the deployment :class:`~bvverify.runtimes.target.Target`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes import qnnpack
 from bvverify.runtimes.pooling import nhwc_kernel
+from bvverify.runtimes.target import Target
 
 ENGINES = ("fbgemm", "x86", "qnnpack")
 _QDTYPES = {13: (0, 255, "quint8"), 12: (-128, 127, "qint8")}
@@ -48,17 +50,9 @@ class Deq:
     sym: Sym
 
 
-def cpu_has_vnni() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags
-
-
-def onednn_conv_route(engine: str, groups: int, w_zero: np.ndarray) -> bool:
+def onednn_conv_route(engine: str, groups: int, w_zero: np.ndarray, target: Target) -> bool:
     """Whether torch's x86 engine runs this Conv2d through oneDNN (semantics.md)."""
-    return engine == "x86" and groups <= 100 and not np.any(w_zero) and cpu_has_vnni()
+    return engine == "x86" and groups <= 100 and not np.any(w_zero) and target.onednn_conv
 
 
 def _scope(node: Any) -> str:
@@ -67,11 +61,12 @@ def _scope(node: Any) -> str:
 
 
 class _Walker:
-    def __init__(self, module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None = None):
+    def __init__(self, module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None, target: Target):
         if engine not in ENGINES:
             raise UnsupportedOpError(f"quantized engine {engine!r} not supported (choose from {', '.join(ENGINES)})")
         self.module = module
         self.engine = engine
+        self.target = target
         self.source = source
         self.input_shape = input_shape
         self.nodes: list[ops.Node] = []
@@ -80,6 +75,8 @@ class _Walker:
         self.input_value: Any = None
         self.counter: dict[str, int] = {}
         self.notes: list[str] = []
+        self.probes: list[tuple[str, int, str]] = []  # (IR tensor, graph node position, "op in scope"): self-check
+        self.position = -1
 
     # -- helpers ---------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -114,7 +111,7 @@ class _Walker:
         if len(inputs) != 2:
             raise UnsupportedOpError(f"{self.source}: the model's forward takes {len(inputs) - 1} inputs; bvverify supports one")
         self.input_value = inputs[1]
-        for node in graph.nodes():
+        for self.position, node in enumerate(graph.nodes()):
             self.visit(node)
         outs = list(graph.outputs())
         if len(outs) != 1:
@@ -128,8 +125,8 @@ class _Walker:
             raise UnsupportedOpError(f"{self.source}: the model's output is not a quantized tensor (missing DeQuantStub input?)")
         if self.input_spec is None:
             raise UnsupportedOpError(f"{self.source}: the model never quantizes its input (no QuantStub)")
-        meta = {"source": self.source, "engine": self.engine, "dequantized_output": dequantized,
-                "notes": self.notes}
+        meta = {"source": self.source, "engine": self.engine, "target": self.target.name,
+                "dequantized_output": dequantized, "notes": self.notes, "torch_probes": [list(p) for p in self.probes]}
         return QNetwork(self.input_spec, tuple(self.nodes),
                         ops.OutputSpec(sym.name, float(np.float32(sym.scale)), int(sym.zero_point)), meta)
 
@@ -164,6 +161,8 @@ class _Walker:
                 cl = _channels_last_from_type(outs[0])
                 if cl is not None:
                     result.channels_last = cl
+                if result.name != "input" or kind == "aten::quantize_per_tensor":
+                    self.probes.append((result.name, self.position, f"{kind} in {_scope(node)}"))
             self.env[outs[0]] = result
 
     def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
@@ -242,14 +241,12 @@ class _Walker:
                                          "qnnpack int32 bias overflows (bias / (input scale * weight scale) >= 2^31); "
                                          "torch's kernels disagree there, so bvverify refuses it")
             profile, params = "qnnpack", {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp)}
-        elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw):
-            profile = "onednn"
-            params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b}
-            why = onednn_refusal(in_shape[1:], q.shape[2:], conv)
-            if why:
-                raise UnsupportedOpError(f"{self.source}: Conv2d in {_scope(node)} runs on oneDNN (x86 engine) and {why}; "
-                                         "bvverify refuses it rather than guess (the fbgemm engine is modelled exactly)")
-            self.notes.append(f"{base}: x86 engine Conv2d runs on oneDNN here; modelled with the onednn profile")
+        elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw, self.target):
+            raise UnsupportedOpError(
+                f"{self.source}: Conv2d in {_scope(node)} runs on oneDNN (x86 engine) and oneDNN's int8 requantization "
+                f"is not modelled exactly on target {self.target} (measured: near-tie codes differ from every formula "
+                "tried); run it on the fbgemm engine (--qengine fbgemm for a TorchScript file quantized for fbgemm), "
+                "or import it for a CPU without AVX-512 VNNI (--target avx2), where torch runs the conv on fbgemm")
         else:
             if np.any(zw):
                 raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {_scope(node)} has nonzero "
@@ -259,12 +256,17 @@ class _Walker:
             profile = "fbgemm"
             params = {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp), "bias": b,
                       "per_channel": np.int64(per_channel)}
+        gemm_pairs = profile == "fbgemm" and self.target.pair_saturation
         if conv is None:
-            self.emit(ops.Dense(acc_name, (x.name,), q, zw, x.zero_point, int_bias))
+            self.emit(ops.Dense(acc_name, (x.name,), q, zw, x.zero_point, int_bias, pair_saturation=gemm_pairs))
         else:
-            pairs = profile == "fbgemm" and fbgemm_depthwise(in_shape[0], q.shape, conv)
-            if pairs:
+            depthwise = profile == "fbgemm" and fbgemm_depthwise(in_shape[0], q.shape, conv)
+            if depthwise:
                 self.notes.append(f"{base}: fbgemm's depthwise kernel saturates pair sums to int16; modelled exactly")
+            groupwise = profile == "fbgemm" and fbgemm_groupwise(in_shape[0], q.shape, conv, self.target)
+            if gemm_pairs and groupwise:
+                self.notes.append(f"{base}: fbgemm's groupwise kernel accumulates exactly on {self.target}")
+            pairs = depthwise or (gemm_pairs and not groupwise)
             self.emit(ops.Conv2d(acc_name, (x.name,), q, zw, x.zero_point, int_bias, pair_saturation=pairs, **conv))
         out = self.emit(ops.Requantize(self.fresh(base), (acc_name,), profile, params, int(zp) if relu else 0, 255))
         return Sym(out, float(s_out), int(zp), channels_last=conv is not None)
@@ -385,7 +387,7 @@ class _Walker:
                 raise UnsupportedOpError(f"{self.source}: qnnpack add_relu with output zero point 255 in {_scope(node)} "
                                          "(torch refuses it)")
         name = self.emit(ops.Add(self.fresh(_scope(node).split(".")[-1] or "add"), (a.name, b.name),
-                                 "torch_" + self.engine, params, relu, 0, 255, cl))
+                                 "torch_" + self.engine, params, relu, 0, 255, cl, self.target.add_block))
         return Sym(name, float(np.float32(scale)), int(zp), channels_last=cl)
 
     def op_quantized_add(self, node: Any, ins: list) -> Sym:
@@ -439,33 +441,19 @@ class _Walker:
         return Deq(self.sym(ins[0], node))
 
 
-def _padding_only_window(hw: tuple[int, ...], kernel: tuple[int, ...], conv: dict) -> bool:
-    """Whether some output row or column of the convolution sees only padded positions."""
-    for n, k, s, p, d in zip(hw, kernel, conv["stride"], conv["padding"], conv["dilation"]):
-        out = (n + 2 * p - d * (k - 1) - 1) // s + 1
-        for o in range(out):
-            taps = [o * s - p + d * j for j in range(k)]
-            if all(t < 0 or t >= n for t in taps):
-                return True
-    return False
-
-
-def onednn_refusal(hw: tuple[int, ...], kernel: tuple[int, ...], conv: dict) -> str | None:
-    """Why a oneDNN-routed Conv2d cannot be modelled exactly (measured on torch 2.13 /
-    oneDNN 3.12 on this CPU kind), or None. oneDNN reads wrong rows when the output is
-    one column wide with stride > 1, leaves rows unwritten (or crashes) when an output
-    row or column sees only padding, and its 1x1 kernel without padding is off by one at
-    a few near-ties the general formula gets right."""
-    from bvverify.ir.interp import conv_out_size
-
-    ow = conv_out_size(hw[1], kernel[1], conv["stride"][1], conv["padding"][1], conv["dilation"][1])
-    if ow == 1 and conv["stride"][1] > 1:
-        return "its output is one column wide with stride > 1 (oneDNN reads wrong input rows there)"
-    if _padding_only_window(hw, kernel, conv):
-        return "some output row or column sees only padding (oneDNN leaves it unwritten or crashes)"
-    if tuple(kernel) == (1, 1) and tuple(conv["padding"]) == (0, 0):
-        return "it is a 1x1 convolution (oneDNN's 1x1 kernel rounds a few near-ties differently)"
-    return None
+def fbgemm_groupwise(c_in: int, weight_shape: tuple[int, ...], conv: dict, target: Target) -> bool:
+    """Whether fbgemm runs this conv on its groupwise kernel (``fbgemmOptimizedGConv``), which
+    accumulates exactly on every target (measured: 0 of 144,000 outputs differ on the AVX2 path
+    where the pair-saturating GEMM model differs on 26,070). How many groups it packs together
+    depends on the CPU's AVX-512 support (cpuinfo), not on FBGEMM_ENABLE_INSTRUCTIONS."""
+    o, cg, kh, kw = weight_shape
+    g = conv["groups"]
+    if o != g * cg or cg not in (2, 4, 8, 16):
+        return False
+    width = 64 if target.cpu != "avx2" else 32
+    together = max(width // cg // max(cg, 4), 1)
+    return (g >= together and (kh, kw) == (3, 3) and tuple(conv["padding"]) == (1, 1)
+            and tuple(conv["dilation"]) == (1, 1) and conv["stride"][0] == conv["stride"][1] and conv["stride"][0] in (1, 2))
 
 
 def fbgemm_depthwise(c_in: int, weight_shape: tuple[int, ...], conv: dict) -> bool:
@@ -497,9 +485,10 @@ def _pair(v: Any) -> tuple[int, int]:
     return (int(v[0]), int(v[-1])) if v else (1, 1)
 
 
-def from_script_module(module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None = None) -> QNetwork:
+def from_script_module(module: Any, engine: str, source: str, input_shape: tuple[int, ...] | None,
+                       target: Target) -> QNetwork:
     """Walk a (traced or scripted) TorchScript module's inlined graph.
 
     ``input_shape`` (without batch axis) is needed when the graph does not
-    record it (saved or scripted modules)."""
-    return _Walker(module, engine, source, input_shape).walk(module.inlined_graph)
+    record it (saved or scripted modules); ``target`` is the deployment CPU."""
+    return _Walker(module, engine, source, input_shape, target).walk(module.inlined_graph)

@@ -134,6 +134,8 @@ class QNetwork:
                          params={k: _brief(v) for k, v in node.params.items()})
             elif isinstance(node, (ops.Clamp, ops.AvgPool2d, ops.Add)):
                 d.update(clamp=[node.lo, node.hi])
+                if isinstance(node, ops.Add):
+                    d.update(vec_block=node.vec_block)
             layers.append(d)
         q = self.input.quantizer
         return {
@@ -144,7 +146,9 @@ class QNetwork:
                        "scale": None if self.output.scale is None else float(np.float32(self.output.scale)),
                        "zero_point": self.output.zero_point},
             "layers": layers,
-            "meta": {k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool, list))},
+            "target": self.meta.get("target"),
+            "meta": {k: v for k, v in self.meta.items()
+                     if isinstance(v, (str, int, float, bool, list)) and k != "torch_probes"},
         }
 
 

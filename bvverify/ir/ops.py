@@ -116,8 +116,9 @@ class Add(Node):
     """Elementwise quantized add (optionally fused ReLU) of two code tensors.
 
     torch's fbgemm/x86 kernel computes most elements on a vector path and the
-    last ``numel % 64`` elements (memory order, one sample) on a scalar path
-    with different float rounding; ``channels_last`` fixes the memory order."""
+    last ``numel % vec_block`` elements (memory order, one sample) on a scalar path
+    with different float rounding; ``channels_last`` fixes the memory order and
+    ``vec_block`` is the target CPU's vector width in codes (64 with AVX-512, 32 with AVX2)."""
 
     rule: str
     params: Mapping[str, np.ndarray] = field(default_factory=dict)
@@ -125,6 +126,7 @@ class Add(Node):
     lo: int = 0
     hi: int = 255
     channels_last: bool = False
+    vec_block: int = 64
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,9 +1,10 @@
 """Elementwise quantized ops as torch 2.13 computes them (measured, 1 thread):
 add / add_relu, and the requantization of concat inputs.
 
-fbgemm / x86 add, per element of one sample in memory order (block of 64):
+fbgemm / x86 add, per element of one sample in memory order, in blocks of the
+target's vector width ``B`` (64 codes with AVX-512, 32 with AVX2):
 
-- vector path (flat index < 64*floor(numel/64)): ``da = fma(sa, qa, RN(sa*-za))``,
+- vector path (flat index < B*floor(numel/B)): ``da = fma(sa, qa, RN(sa*-za))``,
   likewise ``db``; ``c = RN(da + db)``; relu: ``max(c, 0)``; ``q = vec(c)``
   (``rne(RN(c*RN(1/so))) + zo`` with int32 wrap);
 - scalar tail: ``da = RN(sa*(qa-za))``, ...; ``q = val(c)`` (zero point added in float).
@@ -33,10 +34,10 @@ ADD_RULES = ("torch_fbgemm", "torch_x86", "torch_qnnpack")
 VEC_BLOCK = 64
 
 
-def vector_mask(shape: tuple[int, ...], channels_last: bool) -> np.ndarray:
+def vector_mask(shape: tuple[int, ...], channels_last: bool, block: int = VEC_BLOCK) -> np.ndarray:
     """Elements (logical layout, one sample) that torch adds on the vector path."""
     n = int(np.prod(shape))
-    flat = np.arange(n) < (n // VEC_BLOCK) * VEC_BLOCK
+    flat = np.arange(n) < (n // block) * block
     if channels_last and len(shape) == 3:
         c, h, w = shape
         return flat.reshape(h, w, c).transpose(2, 0, 1)
@@ -148,7 +149,7 @@ def add_path(node, vector: bool) -> AddPath:
 def add_vector_mask(node, shape: tuple[int, ...]) -> np.ndarray:
     """Per element (logical layout, one sample): whether ``add_path(node, True)`` applies."""
     if node.rule in ("torch_fbgemm", "torch_x86"):
-        return vector_mask(shape, node.channels_last)
+        return vector_mask(shape, node.channels_last, node.vec_block)
     return np.ones(shape, dtype=bool)
 
 
