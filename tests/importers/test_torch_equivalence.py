@@ -32,9 +32,9 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 
 import bvverify  # noqa: E402
 from bvverify.errors import UnsupportedOpError  # noqa: E402
+from bvverify.ir import ops  # noqa: E402
 from bvverify.runtimes.target import host  # noqa: E402
 from bvverify.runtimes.target import parse as parse_target  # noqa: E402
-from bvverify.ir import ops  # noqa: E402
 from tests.strategies import (  # noqa: E402
     ENGINES,
     ModelSpec,
@@ -61,8 +61,8 @@ REFUSALS = ("int32 bias overflows", "nonzero weight zero points", "runs on oneDN
 
 def _new_stats() -> dict[str, Any]:
     return {"models": 0, "fx_models": 0, "inputs": 0, "outputs": 0, "mismatches": 0, "input_code_mismatches": 0,
-            "input_zp_edge_models": 0, "per_sample_models": 0,
-            "pair_saturated_models": 0, "pair_saturated_outputs": 0, "refused_models": 0, "torch_errors": 0, "output_zp_edge_models": 0,
+            "input_zp_edge_models": 0, "per_sample_models": 0, "pair_saturated_models": 0, "pair_saturated_outputs": 0,
+            "refused_models": 0, "torch_errors": 0, "output_zp_edge_models": 0,
             "saturated_outputs": 0, "seconds": 0.0}
 
 
