@@ -130,8 +130,7 @@ def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, engine: str = "ilp", 
     hit = _sampled_violation(pair, prop, samples, seed)
     if hit is not None:
         cex = replay(pair, prop, hit, None, prefer)
-        v = Verdict("violated", "sampling", 0.0, stats={"samples": samples})
-        v.counterexample = cex
+        v = Verdict("violated", "sampling", time.perf_counter() - t0, counterexample=cex, stats={"samples": samples})
     elif engine == "ilp":
         from bvverify.engines.ilp import verify_ilp
 
