@@ -107,16 +107,32 @@ def test_overflow_command():
 
 
 def test_bundled_native_eval_equals_torch(tmp_path):
-    """torch model -> native file -> `bvverify eval` equals torch (the bundled TorchScript twin)."""
+    """The bundled native files carry the avx512-vnni arithmetic: `bvverify eval` on them equals torch
+    wherever torch can run that target (here, or in a fresh process). The TorchScript twins,
+    imported for the host, equal torch in this process on any CPU."""
     from bvverify.bundled import MODELS_DIR
+    from bvverify.importers import load
+    from bvverify.importers.torch import torch_runtime
+    from bvverify.importers.torch_check import load_module, pinned
 
-    torch.backends.quantized.engine = "fbgemm"
-    torch.set_num_threads(1)
     x = np.random.default_rng(3).uniform(-0.2, 1.2, (500, 1, 8, 8)).astype(np.float32)
+    compared = 0
     for name, shape in (("digits_mlp", (500, 64)), ("digits_cnn", (500, 1, 8, 8))):
         xs = x.reshape(shape)
         np.save(tmp_path / "x.npy", xs)
-        run("eval", MODELS_DIR / f"{name}.bvq", tmp_path / "x.npy", "--dequantize", "--out", tmp_path / "o.npy")
-        with torch.no_grad():
-            want = torch.jit.load(str(MODELS_DIR / f"{name}.pt"))(torch.from_numpy(xs)).numpy()
+        pt = MODELS_DIR / f"{name}.pt"
+        with pinned("fbgemm"):
+            want = load_module(pt, "fbgemm")(torch.from_numpy(xs)).numpy()
+        run("eval", pt, tmp_path / "x.npy", "--qengine", "fbgemm", "--input-shape", ",".join(map(str, shape[1:])),
+            "--dequantize", "--out", tmp_path / "o.npy")
         assert np.array_equal(np.load(tmp_path / "o.npy"), want)
+        native = load(MODELS_DIR / f"{name}.bvq")
+        assert native.meta["target"] == "avx512-vnni"
+        runtime = torch_runtime(pt, "fbgemm", native)
+        if runtime is None:
+            continue  # this CPU cannot run the VNNI kernels at all
+        run("eval", MODELS_DIR / f"{name}.bvq", tmp_path / "x.npy", "--out", tmp_path / "o.npy")
+        assert np.array_equal(np.load(tmp_path / "o.npy"), runtime(xs))
+        compared += 1
+    if compared == 0:
+        pytest.skip("this CPU cannot run the bundled models' avx512-vnni target; the TorchScript twins were compared")
