@@ -93,7 +93,7 @@ def inspect(
     summary = net.summary()
     summary["target_rules"] = _target_rules(net)
     if check:
-        from bvverify.importers.torch_check import check_model
+        from bvverify.importers.torch import check_model
 
         summary["check"] = check_model(_model_path(model), net, check, input_shape=input_shape)
     if as_json:

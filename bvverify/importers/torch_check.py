@@ -10,10 +10,6 @@ know, a wrong target) becomes a clear refusal instead of a wrong verdict.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,39 +188,5 @@ def require_agreement(report: CheckReport, source: str) -> None:
 
 
 
-def check_model(path: Path, net: QNetwork, n: int, input_shape: str | None = None) -> dict[str, Any]:
-    """``inspect --check``: the self-check for ``net`` loaded from the TorchScript file
-    ``path``, run here when its target is the host's, else in a fresh process whose
-    environment makes torch compute that target (when this CPU can)."""
-    from bvverify.importers.torch import is_torchscript
-    from bvverify.runtimes.target import can_run_here, host, parse
-
-    if not (path.suffix in (".pt", ".pth") or is_torchscript(path)):
-        raise BvverifyError(f"{path}: --check compares with torch and needs the TorchScript file of the model")
-    target = parse(net.meta.get("target"))
-    engine = str(net.meta.get("engine"))
-    if target == host():
-        import torch
-
-        module = load_module(path, engine)
-        doc = self_check(module, net, n).as_dict()
-        doc.update(ok=doc["first_layer"] is None, runtime=f"torch {torch.__version__} ({engine}) in this process")
-        return doc
-    if not can_run_here(target):
-        raise BvverifyError(f"{path}: this machine ({host()}) cannot run torch as target {target}; run --check on such a "
-                            "machine")
-    cmd = [sys.executable, "-m", "bvverify", "inspect", str(path), "--target", target.name, "--qengine", engine,
-           "--check", str(n), "--json"] + (["--input-shape", input_shape] if input_shape else [])
-    env = {**os.environ, **target.env()}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    try:
-        doc = json.loads(proc.stdout)["check"]
-    except (ValueError, KeyError):
-        raise BvverifyError(f"{path}: the self-check process for target {target} failed: "
-                            f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}") from None
-    doc["runtime"] += f" (a fresh process with {' '.join(f'{k}={v}' for k, v in target.env().items())})"
-    return doc
-
-
-__all__ = ["CheckReport", "RuntimeMismatchError", "check_inputs", "check_model", "require_agreement", "run_torch",
+__all__ = ["CheckReport", "RuntimeMismatchError", "check_inputs", "require_agreement", "run_torch",
            "self_check"]
