@@ -1,0 +1,157 @@
+"""Shared pieces of the command line: the typer app, the consoles, model loading and the
+options every command takes. User errors go through :func:`fail` (one line, exit 2)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from rich.console import Console
+
+os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ deprecation chatter is not our output
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Verify quantized neural networks as they run: exact integer semantics, bit for bit.",
+)
+out = Console()
+err = Console(stderr=True)
+
+MODEL_HELP = ("Model file: native .bvq, TorchScript .pt of a converted quantized torch model, or a QVIP/AAAI'21 Keras .h5; "
+              "or a bundled model name (digits-mlp, digits-cnn).")
+
+
+
+def fail(msg: str) -> None:
+    err.print(f"bvverify: error: {msg}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        fail(f"--input-shape {text!r}: expected integers separated by commas, e.g. 1,8,8")
+    if not shape or min(shape) < 1:
+        fail(f"--input-shape {text!r}: dimensions must be positive")
+    return shape
+
+
+def load_model(model: str, input_shape: str | None, engine: str | None, bits: int | None, input_bits: int | None,
+          target: str | None = None, check: int | None = None):
+    from bvverify.bundled import resolve_model
+    from bvverify.importers import load
+
+    return load(resolve_model(model), input_shape=parse_shape(input_shape), engine=engine, bits=bits, input_bits=input_bits,
+                target=target, check=check)
+
+
+InputShapeOpt = typer.Option(None, "--input-shape", help="Input shape without batch axis (TorchScript files), e.g. 1,8,8.")
+EngineOpt = typer.Option(None, "--qengine", help="Quantized engine a torch model runs on: fbgemm, x86 or qnnpack "
+                         "(default: torch.backends.quantized.engine).")
+TargetOpt = typer.Option(None, "--target", help="Deployment CPU of a torch model: host (default: what torch runs here, "
+                         "FBGEMM_ENABLE_INSTRUCTIONS and ATEN_CPU_CAPABILITY included), avx2, avx512, avx512-vnni, or "
+                         "CPU,fbgemm=ISA,aten=ISA. The same model computes different integers on each; `inspect` says what "
+                         "each changes. Native files keep the target they were imported for.")
+BitsOpt = typer.Option(None, "--bits", help="Keras h5 networks: weight/activation bit width Q (default: from the file name).")
+InBitsOpt = typer.Option(None, "--input-bits", help="Keras h5 networks: input bit width (default: from the file name).")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
+
+
+
+EXIT = {"holds": 0, "violated": 1, "unknown": 3}
+VerifyEngineOpt = typer.Option("ilp", "--engine", help="Verification engine: ilp (exact integer linear program, see "
+                               "--solver; default), bv (exact z3 bit-vector encoding), both sound and complete; or bounds "
+                               "(bound propagation: holds, a violating box centre, or unknown).")
+SolverOpt = typer.Option("cpsat", "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
+                         "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
+                         "arithmetic) or z3opt (z3 Optimize).")
+BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
+                         "exact encodings (bv, ilp): symbolic "
+                         "(DeepPoly-style back-substitution; default) or interval.")
+TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
+ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
+
+
+def runtime_for(model: str, net: Any, engine: str | None):
+    """The real runtime for counterexample replay, when the model file is one torch can run
+    (for a target this machine cannot run, None: the interpreter alone replays, and a note says so)."""
+    from bvverify.bundled import resolve_model
+    from bvverify.importers.torch import is_torchscript, torch_runtime
+
+    path = resolve_model(model)
+    if path.suffix in (".pt", ".pth") or is_torchscript(path):
+        runtime = torch_runtime(path, net.meta.get("engine") or engine or "fbgemm", net)
+        if runtime is None:
+            from bvverify.runtimes.target import host
+
+            err.print(f"note: {model}: this machine ({host()}) cannot run torch as target {net.meta.get('target')}; "
+                      "counterexamples are replayed by the reference interpreter only", highlight=False, soft_wrap=True)
+        return runtime
+    return None
+
+
+
+def run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None,
+                solver: str = "cpsat", bounds: str = "symbolic") -> Any:
+    from bvverify.bounds import METHODS as BOUND_METHODS
+    from bvverify.engines.ilp_solvers import SOLVERS
+
+    if bounds not in BOUND_METHODS:
+        fail(f"--bounds {bounds!r}: expected one of {', '.join(BOUND_METHODS)}")
+    if engine == "bounds":
+        from bvverify.engines.bounds import verify_bounds
+
+        return verify_bounds(net, prop, runtime=runtime, prefer=prefer, method=bounds)
+    if engine == "ilp":
+        if solver not in SOLVERS:
+            fail(f"--solver {solver!r}: unknown ILP solver (available: {', '.join(SOLVERS)})")
+        from bvverify.engines.ilp import verify_ilp
+
+        return verify_ilp(net, prop, solver=solver, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
+    if engine != "bv":
+        fail(f"--engine {engine!r}: unknown verification engine (available: bv, ilp, bounds)")
+    from bvverify.engines.bv import verify_bv
+
+    return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
+
+
+def outputs_are(net: Any) -> str:
+    return "dequantized" if net.meta.get("dequantized_output") and net.output.scale is not None else "codes"
+
+
+
+def parse_indices(spec: str | None, n: int) -> list[int]:
+    if spec is None:
+        return list(range(n))
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                a, b = part.split("-", 1)
+                out += list(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            fail(f"--index {spec!r}: expected indices like 3 or 0-19 or 1,5,7")
+    for i in out:
+        if not 0 <= i < n:
+            fail(f"--index {i} out of range: the data has {n} samples (0..{n - 1})")
+    return out
+
+
+def parse_floats(spec: str, what: str) -> list[float]:
+    try:
+        vals = [float(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        fail(f"{what} {spec!r}: expected numbers separated by commas")
+    if not vals:
+        fail(f"{what}: no value given")
+    return vals
+
+

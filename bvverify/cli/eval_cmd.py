@@ -1,0 +1,111 @@
+"""``bvverify eval``: the reference interpreter on inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from bvverify.cli.app import (
+    MODEL_HELP,
+    BitsOpt,
+    EngineOpt,
+    InBitsOpt,
+    InputShapeOpt,
+    JsonOpt,
+    TargetOpt,
+    app,
+    fail,
+    load_model,
+    out,
+)
+
+
+def read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Inputs as an array [N, *shape]; rows of exactly prod(shape) values are reshaped."""
+    labels = None
+    if path is None:
+        from bvverify.bundled import BUNDLED, test_images
+
+        if model not in BUNDLED:
+            fail("INPUTS is required for a model that is not bundled")
+        x, labels = test_images()
+        src = "bundled digits test images"
+    else:
+        if not path.exists():
+            fail(f"{path}: no such file")
+        try:
+            x = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            fail(f"{path}: not a readable .npy array ({e})")
+        if isinstance(x, np.lib.npyio.NpzFile):
+            fail(f"{path}: an .npz archive; give a single .npy array")
+        if x.dtype.kind not in "biuf":
+            fail(f"{path}: array of dtype {x.dtype}, expected numbers")
+        src = str(path)
+    shape = tuple(net.input.shape)
+    size = int(np.prod(shape))
+    if x.shape[1:] != shape and x.ndim >= 1 and x.size % size == 0 and int(np.prod(x.shape[1:])) == size:
+        x = x.reshape((x.shape[0],) + shape)
+    elif x.shape == shape:
+        x = x[None]
+    if x.shape[1:] != shape:
+        fail(f"{src}: inputs have shape {list(x.shape)}, model {model} takes [N, {', '.join(map(str, shape))}]")
+    return x, labels, src
+
+
+@app.command("eval")
+def eval_(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    inputs: Path | None = typer.Argument(None, help="Inputs as .npy [N, *input_shape] (floats for float-input models, "
+                                         "integer codes for integer-input ones). Default for bundled models: their test images."),
+    out_path: Path | None = typer.Option(None, "--out", "-o", help="Write the outputs as .npy [N, outputs]."),
+    dequantize: bool = typer.Option(False, "--dequantize", help="Output the runtime's dequantized floats instead of codes."),
+    input_shape: str | None = InputShapeOpt,
+    engine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the exact integer reference interpreter: integer output codes per input
+    (argmax ties go to the lowest index)."""
+    net = load_model(model, input_shape, engine, bits, input_bits, target)
+    x, labels, src = read_inputs(inputs, net, model)
+    codes = net.evaluate(x)
+    flat = codes.reshape(codes.shape[0], -1)
+    result = net.dequantize(flat) if dequantize else flat
+    if out_path is not None:
+        try:
+            np.save(out_path, result)
+        except OSError as e:
+            fail(f"{out_path}: cannot write ({e.strerror})")
+    pred = np.argmax(flat, axis=1)
+    counts = np.bincount(pred, minlength=flat.shape[1])
+    doc: dict[str, Any] = {"model": model, "inputs": src, "n": int(flat.shape[0]), "outputs": int(flat.shape[1]),
+                           "argmax": pred.tolist(), "argmax_counts": counts.tolist(),
+                           "out": None if out_path is None else str(out_path), "dequantized": dequantize}
+    if labels is not None:
+        doc["labels"] = labels.tolist()
+        doc["accuracy"] = float(np.mean(pred == labels))
+    if as_json:
+        doc["values"] = result.tolist()
+        print(json.dumps(doc))
+        return
+    out.print(f"{model}: {flat.shape[0]} inputs from {src} -> {flat.shape[1]} outputs"
+              f"{' (dequantized)' if dequantize else ' (integer codes)'}")
+    table = Table("class", "argmax count")
+    for c in np.nonzero(counts)[0]:
+        table.add_row(str(c), str(counts[c]))
+    out.print(table)
+    if labels is not None:
+        out.print(f"accuracy against bundled labels: {doc['accuracy']:.3f} ({int(np.sum(pred == labels))}/{len(labels)})")
+    if out_path is not None:
+        out.print(f"wrote {out_path} [{flat.shape[0]}, {flat.shape[1]}] {result.dtype}")
+
+
+# ---------------------------------------------------------------------------- verification

@@ -1,0 +1,116 @@
+"""``bvverify inspect``: layers, target and what it changes, the self-check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from bvverify.cli.app import (
+    MODEL_HELP,
+    BitsOpt,
+    EngineOpt,
+    InBitsOpt,
+    InputShapeOpt,
+    JsonOpt,
+    TargetOpt,
+    app,
+    fail,
+    load_model,
+    out,
+)
+
+
+@app.command()
+def inspect(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    input_shape: str | None = InputShapeOpt,
+    engine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+    check: int = typer.Option(0, "--check", help="Run the runtime self-check on N inputs: the interpreter against torch "
+                              "on this machine, layer by layer (torch models; a target the host can run in a fresh "
+                              "process is checked there)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Layers, shapes, integer types, quantization parameters, requantizer profile, the
+    deployment target and what it changes, and the worst-case accumulator range of every
+    layer over the whole input domain."""
+    if check < 0:
+        fail(f"--check {check}: expected a number of inputs >= 0")
+    net = load_model(model, input_shape, engine, bits, input_bits, target, check=0 if check else None)
+    summary = net.summary()
+    summary["target_rules"] = target_rules(net)
+    if check:
+        from bvverify.importers.torch import check_model
+
+        summary["check"] = check_model(model_path(model), net, check, input_shape=input_shape)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        raise typer.Exit(0 if not check or summary["check"]["ok"] else 1)
+    inp, o = summary["input"], summary["output"]
+    q = inp["quantizer"]
+    out.print(f"[bold]{model}[/bold]  source: {net.meta.get('source', '?')}  engine/format: "
+              f"{net.meta.get('engine', net.meta.get('format', '?'))}")
+    out.print(f"input  {inp['shape']}  codes {inp['codes'][0]}..{inp['codes'][1]}  " +
+              (f"quantizer scale={q['scale']:.6g} zero_point={q['zero_point']} rule={q['rule']}" if q else "integer input"))
+    table = Table(show_lines=False)
+    for col in ("layer", "op", "shape", "details"):
+        table.add_column(col)
+    for layer in summary["layers"]:
+        detail = ""
+        if layer["op"] in ("Dense", "Conv2d"):
+            acc = layer.get("accumulator") or {}
+            detail = (f"w int{layer['weight_bits']} {layer['weight_range']} x_zero={layer['x_zero']} w_zero={layer['w_zero']}"
+                      f"{' +int bias' if layer['int_bias'] else ''}; acc int{layer['acc_bits']} worst case "
+                      f"[{acc.get('acc_min')}, {acc.get('acc_max')}] ({acc.get('bits_needed')} bits"
+                      f"{', CAN OVERFLOW' if acc.get('can_overflow') else ''})")
+            if layer["op"] == "Conv2d":
+                detail += f"; stride {layer['stride']} pad {layer['padding']} dil {layer['dilation']} groups {layer['groups']}"
+        elif layer["op"] == "Requantize":
+            detail = f"{layer['detail']}; clamp {layer['clamp']}"
+        elif "clamp" in layer:
+            detail = f"clamp {layer['clamp']}"
+        table.add_row(layer["name"], layer["op"], "x".join(map(str, layer["shape"])), detail)
+    out.print(table)
+    out.print(f"output {o['tensor']} {o['shape']}" + (f"  dequantize scale={o['scale']:.6g} zero_point={o['zero_point']}"
+                                                      if o["scale"] is not None else ""))
+    for note in net.meta.get("notes", []) or []:
+        out.print(f"note: {note}")
+    out.print(f"target: {net.meta.get('target') or 'not recorded'}")
+    for rule in summary["target_rules"]:
+        out.print(f"  {rule}")
+    if check:
+        c = summary["check"]
+        out.print(f"self-check against {c['runtime']} (target {c['target']}): {c['inputs']} inputs, {c['outputs']} output "
+                  f"codes, {c['mismatches']} differ" + (f"; first layer that differs: {c['first_layer']} ({c['example']})"
+                                                       if c["first_layer"] else ""))
+        table = Table("tensor", "torch op", "codes compared", "differ")
+        for layer in c["layers"]:
+            table.add_row(layer["tensor"], layer["op"], str(layer["compared"]), str(layer["mismatches"]))
+        out.print(table)
+        raise typer.Exit(0 if c["ok"] else 1)
+
+
+def model_path(model: str) -> Path:
+    from bvverify.bundled import resolve_model
+
+    return resolve_model(model)
+
+
+def target_rules(net: Any) -> list[str]:
+    """What the model's target changes, one line a rule."""
+    from bvverify.importers import PORTABLE
+    from bvverify.runtimes.target import parse
+
+    t = net.meta.get("target")
+    if t is None:
+        return ["no target recorded (a model saved before targets existed: its arithmetic is that of the machine that "
+                "imported it)"]
+    if t == PORTABLE:
+        return ["fixed-point arithmetic: the same integers on every CPU"]
+    return parse(t).describe()

@@ -1,0 +1,132 @@
+"""``bvverify robust``: local robustness around data samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from bvverify.cli.app import (
+    MODEL_HELP,
+    BitsOpt,
+    BoundsOpt,
+    EngineOpt,
+    InBitsOpt,
+    InputShapeOpt,
+    JsonOpt,
+    ResultOpt,
+    SolverOpt,
+    TargetOpt,
+    VerifyEngineOpt,
+    app,
+    fail,
+    load_model,
+    out,
+    outputs_are,
+    parse_floats,
+    parse_indices,
+    run_engine,
+    runtime_for,
+)
+from bvverify.engines.results import verdict_doc, write_vnncomp_result
+
+
+@app.command()
+def robust(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    data: Path | None = typer.Option(None, "--data", help="Samples: .npy [N, ...] inputs, .npz with x (and y), or a CSV of "
+                                    "rows 'label, v1, ..., vn'. Default for bundled models: their test images."),
+    index: str | None = typer.Option(None, "--index", help="Sample indices: 3, 0-19 or 1,5,7 (default: all)."),
+    eps: str = typer.Option("1", "--eps", help="Radius (or comma-separated radii) of the L-infinity ball."),
+    eps_unit: str = typer.Option("codes", "--eps-unit", help="codes: integer input codes; float: the model's float input units."),
+    clip: str | None = typer.Option(None, "--clip", help="With --eps-unit float: clip the ball to LO,HI (e.g. 0,1)."),
+    data_scale: float = typer.Option(1.0, "--data-scale", help="Multiply the data values by this (e.g. 0.00392156862745098 "
+                                     "to turn 0..255 pixels into 0..1)."),
+    label: int | None = typer.Option(None, "--label", help="Override the data's label."),
+    target_class: int | None = typer.Option(None, "--target-class", help="Targeted query: can the prediction become "
+                                            "this class?"),
+    engine: str = VerifyEngineOpt,
+    solver: str = SolverOpt,
+    bounds: str = BoundsOpt,
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
+    result_file: Path | None = ResultOpt,
+    input_shape: str | None = InputShapeOpt,
+    qengine: str | None = EngineOpt,
+    target: str | None = TargetOpt,
+    bits: int | None = BitsOpt,
+    input_bits: int | None = InBitsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Local robustness around data samples: is the argmax (ties to the lowest index, every output
+    counts) constant on the L-infinity ball? One exact query per sample and radius."""
+    from bvverify.bundled import BUNDLED, test_images
+    from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
+
+    net = load_model(model, input_shape, qengine, bits, input_bits, target)
+    n_in = int(np.prod(net.input.shape))
+    if data is None:
+        if model not in BUNDLED:
+            fail("--data is required for a model that is not bundled")
+        xs, ys = test_images()
+        xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
+    else:
+        xs, ys = load_data(data, n_in)
+        src = str(data)
+    xs = xs * data_scale
+    if ys is None and label is None:
+        fail(f"{src} has no labels: give --label")
+    radii = parse_floats(eps, "--eps")
+    clip_range = tuple(parse_floats(clip, "--clip")) if clip else None
+    if clip_range is not None and len(clip_range) != 2:
+        fail(f"--clip {clip!r}: expected LO,HI")
+    if eps_unit not in ("codes", "float"):
+        fail(f"--eps-unit {eps_unit!r}: expected codes or float")
+    runtime = runtime_for(model, net, qengine)
+    rows = []
+    if result_file is not None and len(parse_indices(index, len(xs))) * len(radii) != 1:
+        fail("--result-file needs exactly one query (one --index and one --eps)")
+    table = Table("index", "label", "eps", "verdict", "seconds", "note")
+    for i in parse_indices(index, len(xs)):
+        y = int(label if label is not None else ys[i])  # type: ignore[index]
+        clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
+        for r in radii:
+            try:
+                prop = robustness_property(net, xs[i], y, r, eps_unit, target_class, clip_range, name=f"{src}#{i}")
+            except DataError as e:
+                fail(str(e))
+            if clean != y and target_class is None:
+                doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
+                       "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
+                from bvverify.engines.base import replay
+
+                cex = replay(net, prop, net.quantize_input(xs[i].reshape((1,) + tuple(net.input.shape)))[0]
+                             if not net.integer_input else xs[i].astype(np.int64), runtime, prefer=xs[i])
+                doc["counterexample"] = {"input": np.asarray(cex.input).ravel().tolist(),
+                                         "output_codes": cex.output.ravel().tolist(), "replayed_by": cex.replayed_by}
+                rows.append(doc)
+                table.add_row(str(i), str(y), f"{r:g}", "violated", "0.00", f"misclassified (predicted {clean})")
+                if not as_json:
+                    out.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})")
+                continue
+            v = run_engine(engine, net, prop, timeout, runtime, prefer=xs[i], solver=solver, bounds=bounds)
+            doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
+            rows.append(doc)
+            note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")
+            table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
+            if not as_json:
+                out.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}")
+            if result_file is not None:
+                write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
+    if as_json:
+        print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target_class": target_class,
+                          "target": net.meta.get("target"), "counts": counts,
+                          "results": rows}))
+    else:
+        out.print(table)
+        out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
+                  f"total {sum(r['seconds'] for r in rows):.1f} s")
+    raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
