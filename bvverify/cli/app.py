@@ -3,11 +3,14 @@ options every command takes. User errors go through :func:`fail` (one line, exit
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ deprecation chatter is not our output
 
@@ -67,7 +70,7 @@ EXIT = {"holds": 0, "violated": 1, "unknown": 3}
 VerifyEngineOpt = typer.Option("ilp", "--engine", help="Verification engine: ilp (exact integer linear program, see "
                                "--solver; default), bv (exact z3 bit-vector encoding), both sound and complete; or bounds "
                                "(bound propagation: holds, a violating box centre, or unknown).")
-SolverOpt = typer.Option("cpsat", "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
+SolverOpt = typer.Option(None, "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
                          "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
                          "arithmetic) or z3opt (z3 Optimize).")
 BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
@@ -134,11 +137,15 @@ def parse_indices(spec: str | None, n: int) -> list[int]:
         try:
             if "-" in part[1:]:
                 a, b = part.split("-", 1)
+                if int(b) < int(a):
+                    fail(f"--index {part!r}: an empty range ({a} > {b}); a run that checks nothing proves nothing")
                 out += list(range(int(a), int(b) + 1))
             else:
                 out.append(int(part))
         except ValueError:
             fail(f"--index {spec!r}: expected indices like 3 or 0-19 or 1,5,7")
+    if not out:
+        fail(f"--index {spec!r}: no index given")
     for i in out:
         if not 0 <= i < n:
             fail(f"--index {i} out of range: the data has {n} samples (0..{n - 1})")
@@ -155,3 +162,50 @@ def parse_floats(spec: str, what: str) -> list[float]:
     return vals
 
 
+
+
+def check_timeout(seconds: float) -> None:
+    """A time limit is a finite positive number of seconds."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        fail(f"--timeout {seconds:g}: expected a positive number of seconds")
+
+
+def solver_for(engine: str, solver: str | None) -> str:
+    """The ILP back-end; --solver with another engine is an error, not silently ignored."""
+    if solver is not None and engine != "ilp":
+        fail(f"--solver {solver} applies to --engine ilp only (this run uses --engine {engine})")
+    return solver or "cpsat"
+
+
+def print_table(table: Table) -> None:
+    """A table on a terminal; one tab-separated row a line when piped (no wrapping at 80 columns)."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    print("\t".join(str(c.header) for c in table.columns))
+    for row in zip(*(c._cells for c in table.columns)):
+        print("\t".join(str(v) for v in row))
+
+
+def check_writable(path: Path) -> None:
+    from bvverify.engines.results import ResultFileError
+    from bvverify.engines.results import check_writable as check
+
+    try:
+        check(path)
+    except ResultFileError as e:
+        fail(str(e))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from bvverify import __version__
+
+        print(f"bvverify {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Verify quantized neural networks as they run: exact integer semantics, bit for bit."""

@@ -18,6 +18,7 @@ from bvverify.cli.app import (
     SolverOpt,
     TargetOpt,
     app,
+    check_timeout,
     err,
     fail,
     load_model,
@@ -25,6 +26,7 @@ from bvverify.cli.app import (
     parse_floats,
     parse_indices,
     runtime_for,
+    solver_for,
 )
 from bvverify.engines.results import verdict_doc
 
@@ -44,7 +46,7 @@ def equiv(
     within: int | None = typer.Option(None, "--within", help="Ask whether some output can differ by more than K codes "
                                       "(default: whether the argmax can differ, ties to the lowest index)."),
     engine: str = typer.Option("ilp", "--engine", help="Exact engine for the product network: ilp (default) or bv."),
-    solver: str = SolverOpt,
+    solver: str | None = SolverOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
     input_shape: str | None = InputShapeOpt,
     qengine: str | None = EngineOpt,
@@ -58,6 +60,8 @@ def equiv(
 
     if engine not in ("ilp", "bv"):
         fail(f"--engine {engine!r}: equiv runs on the exact engines ilp and bv")
+    check_timeout(timeout)
+    solver = solver_for(engine, solver)
     if targets is not None:
         names: list[str] = []
         for part in (t.strip() for t in targets.split(",") if t.strip()):

@@ -81,7 +81,8 @@ def eval_(
     result = net.dequantize(flat) if dequantize else flat
     if out_path is not None:
         try:
-            np.save(out_path, result)
+            with open(out_path, "wb") as f:  # the exact name given (np.save would append .npy)
+                np.save(f, result)
         except OSError as e:
             fail(f"{out_path}: cannot write ({e.strerror})")
     pred = np.argmax(flat, axis=1)

@@ -18,6 +18,7 @@ from bvverify.cli.app import (
     JsonOpt,
     TargetOpt,
     app,
+    check_timeout,
     load_model,
     out,
     outputs_are,
@@ -43,6 +44,7 @@ def overflow(
     from bvverify.engines.overflow import check_overflow
     from bvverify.properties.boxes import code_box
 
+    check_timeout(timeout)
     net = load_model(model, input_shape, qengine, bits, input_bits, target)
     if prop_path is None:
         lo = np.full(net.input.shape, net.input.lo, np.int64)

@@ -22,14 +22,19 @@ from bvverify.cli.app import (
     TargetOpt,
     VerifyEngineOpt,
     app,
+    check_timeout,
+    check_writable,
+    err,
     fail,
     load_model,
     out,
     outputs_are,
     parse_floats,
     parse_indices,
+    print_table,
     run_engine,
     runtime_for,
+    solver_for,
 )
 from bvverify.engines.results import verdict_doc, write_vnncomp_result
 
@@ -49,7 +54,7 @@ def robust(
     target_class: int | None = typer.Option(None, "--target-class", help="Targeted query: can the prediction become "
                                             "this class?"),
     engine: str = VerifyEngineOpt,
-    solver: str = SolverOpt,
+    solver: str | None = SolverOpt,
     bounds: str = BoundsOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
     result_file: Path | None = ResultOpt,
@@ -65,7 +70,17 @@ def robust(
     from bvverify.bundled import BUNDLED, test_images
     from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
 
+    check_timeout(timeout)
+    if result_file is not None:
+        check_writable(result_file)
+    if eps_unit not in ("codes", "float"):
+        fail(f"--eps-unit {eps_unit!r}: expected codes or float")
+    if clip is not None and eps_unit != "float":
+        fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
+    solver = solver_for(engine, solver)
     net = load_model(model, input_shape, qengine, bits, input_bits, target)
+    if eps_unit == "float" and net.integer_input:
+        fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
     n_in = int(np.prod(net.input.shape))
     if data is None:
         if model not in BUNDLED:
@@ -82,8 +97,6 @@ def robust(
     clip_range = tuple(parse_floats(clip, "--clip")) if clip else None
     if clip_range is not None and len(clip_range) != 2:
         fail(f"--clip {clip!r}: expected LO,HI")
-    if eps_unit not in ("codes", "float"):
-        fail(f"--eps-unit {eps_unit!r}: expected codes or float")
     runtime = runtime_for(model, net, qengine)
     rows = []
     if result_file is not None and len(parse_indices(index, len(xs))) * len(radii) != 1:
@@ -100,16 +113,17 @@ def robust(
             if clean != y and target_class is None:
                 doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
                        "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
-                from bvverify.engines.base import replay
+                from bvverify.engines.base import Verdict, replay
 
                 cex = replay(net, prop, net.quantize_input(xs[i].reshape((1,) + tuple(net.input.shape)))[0]
                              if not net.integer_input else xs[i].astype(np.int64), runtime, prefer=xs[i])
-                doc["counterexample"] = {"input": np.asarray(cex.input).ravel().tolist(),
-                                         "output_codes": cex.output.ravel().tolist(), "replayed_by": cex.replayed_by}
-                rows.append(doc)
+                v = Verdict("violated", "clean", 0.0, f"misclassified: the clean input is predicted {clean}", cex)
+                rows.append({"index": i, "label": y, "eps": r, **verdict_doc(v)})
                 table.add_row(str(i), str(y), f"{r:g}", "violated", "0.00", f"misclassified (predicted {clean})")
                 if not as_json:
-                    out.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})")
+                    err.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})", highlight=False)
+                if result_file is not None:
+                    write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
                 continue
             v = run_engine(engine, net, prop, timeout, runtime, prefer=xs[i], solver=solver, bounds=bounds)
             doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
@@ -117,7 +131,7 @@ def robust(
             note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")
             table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
             if not as_json:
-                out.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}")
+                err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}", highlight=False)
             if result_file is not None:
                 write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
@@ -126,7 +140,7 @@ def robust(
                           "target": net.meta.get("target"), "counts": counts,
                           "results": rows}))
     else:
-        out.print(table)
+        print_table(table)
         out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
                   f"total {sum(r['seconds'] for r in rows):.1f} s")
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)

@@ -23,11 +23,14 @@ from bvverify.cli.app import (
     TimeoutOpt,
     VerifyEngineOpt,
     app,
+    check_timeout,
+    check_writable,
     load_model,
     out,
     outputs_are,
     run_engine,
     runtime_for,
+    solver_for,
 )
 from bvverify.engines.results import verdict_doc, write_vnncomp_result
 
@@ -38,7 +41,7 @@ def verify(
     prop_path: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property: the input box and the output "
                                      "condition of a violation (satisfiable = counterexample)."),
     engine: str = VerifyEngineOpt,
-    solver: str = SolverOpt,
+    solver: str | None = SolverOpt,
     bounds: str = BoundsOpt,
     timeout: float = TimeoutOpt,
     result_file: Path | None = ResultOpt,
@@ -53,6 +56,10 @@ def verify(
     replayed through the reference interpreter and, for TorchScript models, torch), 3 unknown, 2 bad input."""
     from bvverify.properties.vnnlib import read_vnnlib
 
+    check_timeout(timeout)
+    solver = solver_for(engine, solver)
+    if result_file is not None:
+        check_writable(result_file)
     net = load_model(model, input_shape, qengine, bits, input_bits, target)
     over = outputs_are(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)

@@ -77,10 +77,20 @@ def load_data(path: str | Path, expected: int) -> tuple[np.ndarray, np.ndarray |
         raise DataError(f"{p}: unreadable ({e})") from None
     if x.dtype.kind not in "biuf":
         raise DataError(f"{p}: array of dtype {x.dtype}, expected numbers")
+    if x.ndim > 1 and x.shape[0] == 0:
+        raise DataError(f"{p}: no samples (the array has shape {list(x.shape)})")
     x = x.reshape(len(x), -1) if x.ndim > 1 else x.reshape(1, -1)
     if x.shape[1] != expected:
         raise DataError(f"{p}: samples have {x.shape[1]} values, the model takes {expected}")
-    return x, (None if y is None else np.asarray(y).reshape(-1).astype(np.int64))
+    if len(x) == 0 or x.size == 0:
+        raise DataError(f"{p}: no samples (the array has shape {list(x.shape)})")
+    if y is not None:
+        y = np.asarray(y).reshape(-1)
+        if len(y) != len(x):
+            raise DataError(f"{p}: {len(x)} samples in 'x' but {len(y)} labels in 'y'")
+        if y.dtype.kind not in "biu" and not np.all(np.isfinite(y) & (y == np.round(y))):
+            raise DataError(f"{p}: labels 'y' must be whole numbers")
+    return x, (None if y is None else y.astype(np.int64))
 
 
 def _load_csv(p: Path, expected: int) -> tuple[np.ndarray, np.ndarray]:
