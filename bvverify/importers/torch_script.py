@@ -331,7 +331,7 @@ class _Walker:
             raise UnsupportedOpError(f"{self.source}: qnnpack avg_pool2d with a 1x1 kernel in {_scope(node)} (torch refuses it)")
         name = self.emit(ops.AvgPool2d(self.fresh(_scope(node).split(".")[-1] or "avgpool"), (x.name,), k, s,
                                        _pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi,
-                                       x.channels_last, float(np.float32(x.scale))))
+                                       x.channels_last, float(np.float32(x.scale)), self.target.avgpool_block))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.channels_last)
 
     def op_aten_flatten(self, node: Any, ins: list) -> Sym | Deq:

@@ -136,6 +136,8 @@ class QNetwork:
                 d.update(clamp=[node.lo, node.hi])
                 if isinstance(node, ops.Add):
                     d.update(vec_block=node.vec_block)
+                if isinstance(node, ops.AvgPool2d):
+                    d.update(vec_channels=node.vec_channels)
             layers.append(d)
         q = self.input.quantizer
         return {

@@ -109,6 +109,7 @@ class AvgPool2d(Node):
     hi: int = 255
     channels_last: bool = False
     scale: float = 1.0
+    vec_channels: int = 16  # NHWC kernel: channels in whole vector blocks (16 with AVX-512, 8 with AVX2)
 
 
 @dataclass(frozen=True, eq=False)

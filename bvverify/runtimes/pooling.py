@@ -8,8 +8,9 @@ count_include_pad else size)``, ``m = RN(1/n)``:
 - generic NCHW kernel (fbgemm / x86; qnnpack with ceil_mode):
   ``rne(RN(RN(acc*m) + z))``;
 - NHWC kernel (channels-last input; also NCHW with C == 1 or H == W == 1):
-  channels below ``16*floor(C/16)``: ``vec(acc, m, z)``; the rest ``val(acc, RN(1/m), z)``
-  (see ``torch_quantize``);
+  channels below ``B*floor(C/B)``: ``vec(acc, m, z)``; the rest ``val(acc, RN(1/m), z)``
+  (see ``torch_quantize``), where ``B`` is the target's int32 vector width (16 with
+  AVX-512, 8 with AVX2: ``AvgPool2d.vec_channels``);
 - qnnpack without ceil_mode: ignores count_include_pad and divisor_override,
   ``n = kh*kw``, ``rne(RN(acc * RN(s / RN(s*n)))) + z`` (depends on the scale ``s``).
 """
@@ -99,7 +100,8 @@ def avgpool_kind(node, shape: tuple[int, int, int], channel: int) -> str:
     c = shape[0]
     if not nhwc_kernel(shape, node.channels_last):
         return "nchw"
-    return "vec" if channel < (c // 16) * 16 else "val"
+    block = node.vec_channels
+    return "vec" if channel < (c // block) * block else "val"
 
 
 def avgpool_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarray]:

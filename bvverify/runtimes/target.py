@@ -83,6 +83,11 @@ class Target:
         """Codes per vector block of torch's quantized add (the rest is the scalar tail)."""
         return 64 if self.aten == "avx512" else 32
 
+    @property
+    def avgpool_block(self) -> int:
+        """Channels per vector block of torch's channels-last quantized avg_pool2d (int32 lanes)."""
+        return 16 if self.aten == "avx512" else 8
+
     def can_run(self, other: Target) -> bool:
         """Whether torch on this machine can be made (by environment variables in a fresh
         process) to compute exactly ``other``'s integers."""
@@ -104,7 +109,7 @@ class Target:
             "x86-engine Conv2d " + ("runs on oneDNN where torch routes it (groups <= 100, symmetric weights)"
                                     if self.onednn_conv else "runs on fbgemm (no VNNI: torch never routes it to oneDNN)"),
             f"aten {self.aten}: quantized add computes blocks of {self.add_block} codes on the vector path, the tail on "
-            "the scalar path",
+            f"the scalar path; channels-last avg_pool2d rounds blocks of {self.avgpool_block} channels on the vector path",
         ]
 
 

@@ -68,7 +68,7 @@ def avgpool_nets(draw):
     in_lo, in_hi = draw(st.sampled_from([(0, 255), (0, 255), (0, 255), (-40, 300)]))
     node = ops.AvgPool2d("pool", ("input",), (kh, kw), (draw(st.integers(1, 3)), draw(st.integers(1, 3))), (ph, pw),
                          ceil, draw(st.booleans()), draw(st.one_of(st.none(), st.integers(1, 12))), rule, z, lo, hi,
-                         draw(st.booleans()), draw(scales()))
+                         draw(st.booleans()), draw(scales()), draw(st.sampled_from([16, 8])))  # AVX-512 / AVX2 blocks
     return QNetwork(ops.InputSpec((c, h, w), in_lo, in_hi, None), (node,), ops.OutputSpec("pool"))
 
 
@@ -117,7 +117,8 @@ def add_nets(draw):
             nodes.append(ops.Clamp("b", ("input",), 30, 200))
             srcs = ("input", "b")
     nodes.append(ops.Add("add", srcs, rule, p, draw(st.booleans()), lo, hi,
-                         channels_last=len(shape) == 3 and draw(st.booleans())))
+                         channels_last=len(shape) == 3 and draw(st.booleans()),
+                         vec_block=draw(st.sampled_from([64, 32]))))  # AVX-512 / AVX2 vector blocks
     net = QNetwork(spec, tuple(nodes), ops.OutputSpec("add"))
     net.meta["independent"] = branches == "halves"
     return net
