@@ -4,7 +4,7 @@ Every tensor gets a lower and an upper linear function of the tensors it is comp
 from: exact for Dense / Conv2d (when the accumulator cannot wrap), Reshape and Concat;
 sound lines from the exact step table for Requantize, from the corners for Clamp; a
 chosen tap below and a constant above for MaxPool2d; for AvgPool2d and Add, lines
-of the exact split of ``encoders.split`` (an exact integer sum, then a monotone
+of the exact split of ``ir.split`` (an exact integer sum, then a monotone
 step table) composed with the sum's linear form; only its interval for every
 other op (a fresh symbol). An accumulator's bounds come from substituting these
 functions backwards down to the input box, which keeps the correlations an interval
@@ -27,11 +27,11 @@ import numpy as np
 
 from bvverify.bounds.interval import propagate
 from bvverify.bounds.relax import band_relaxations, clamp_relaxations, points_relaxations
-from bvverify.encoders.split import AddElement, Operand, checked_table
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.ir.interp import EVAL, eval_requantize, maxpool_taps
 from bvverify.ir.ranges import Interval, node_interval
+from bvverify.ir.split import AddElement, Operand, checked_table
 from bvverify.runtimes.base import StepTable, get_profile
 from bvverify.runtimes.elementwise import add_path, add_vector_mask
 from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_kind, avgpool_monotone, avgpool_plan
@@ -420,7 +420,7 @@ def _concat_select(node: ops.Concat, ins: list[Interval]) -> Select:
     return Select(node.inputs, tuple(where[offsets[k] : offsets[k + 1]] for k in range(len(ins))))
 
 
-# ---- AvgPool2d and Add: the exact split of encoders.split, relaxed -------------------------------
+# ---- AvgPool2d and Add: the exact split of ir.split, relaxed -------------------------------
 
 _EXACT = 2.0**53  # integers below this are exact in float64
 _BAND_ROWS = 1024  # elements per back-substitution (memory: 2 * rows * tensor size floats per tensor)
@@ -462,7 +462,7 @@ def _boxed(inputs: tuple[str, ...], out: Interval, ok: np.ndarray, src: np.ndarr
 
 def _avgpool_relax(state: SymbolicBounds, node: ops.AvgPool2d, out: Interval,
                    in_shape: tuple[int, ...]) -> tuple[Relax, Interval]:
-    """Per output element, ``acc = k0 + sum(window)`` is exact (``encoders.split.avgpool_elements``'
+    """Per output element, ``acc = k0 + sum(window)`` is exact (``ir.split.avgpool_elements``'
     split) and the code is ``table(acc)``, the exact (checked) step table of its (kernel path,
     divisor). The acc band comes from back-substituting the exact sum (never wider than the input
     bounds' sum); the lines are the table's on that band, written directly in ``s = acc - k0`` (the
@@ -616,7 +616,7 @@ def _spread(n: int, rows: np.ndarray, *lines: np.ndarray) -> tuple[np.ndarray, .
 
 def _add_relax(state: SymbolicBounds, node: ops.Add, out: Interval) -> tuple[Relax, Interval]:
     """Per element (of a path: vector or scalar tail), ``S = ta(a) + tb(b)`` exactly and the code
-    is ``table(S)`` (``encoders.split.AddElement``, built once per path over the union of the
+    is ``table(S)`` (``ir.split.AddElement``, built once per path over the union of the
     elements' operand bands; each element uses its own sub-bands). Each term is bounded by lines
     in its code: itself where it is affine on the element's band (then S is an exact linear form
     of (a, b)), else lines checked at every code of the band (the term must be monotone there).

@@ -20,45 +20,17 @@ from math import lcm
 import numpy as np
 import z3
 
-from bvverify.encoders.structure import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel, tightened
+from bvverify.encoders.bv_elementwise import lower_add, lower_avgpool
+from bvverify.encoders.bv_terms import Tensor, const, fit, step, width_for
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
+from bvverify.ir.geometry import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps
 from bvverify.ir.graph import QNetwork
+from bvverify.ir.ranges import tightened
+from bvverify.ir.split import requant_channel
 from bvverify.properties.spec import OutputCondition
 from bvverify.runtimes.base import step_table
 from bvverify.runtimes.quantize import dequantize
-
-
-def width_for(lo: int, hi: int) -> int:
-    """Signed two's-complement width holding every integer of [lo, hi]."""
-    return max(int(lo).bit_length() if lo >= 0 else int(-lo - 1).bit_length(),
-               int(hi).bit_length() if hi >= 0 else int(-hi - 1).bit_length()) + 1
-
-
-def fit(e: z3.BitVecRef, w: int) -> z3.BitVecRef:
-    """Sign-extend (or truncate, when the value is known to fit) to width w."""
-    if e.size() == w:
-        return e
-    if e.size() < w:
-        return z3.simplify(z3.SignExt(w - e.size(), e)) if z3.is_bv_value(e) else z3.SignExt(w - e.size(), e)
-    return z3.Extract(w - 1, 0, e)
-
-
-def const(v: int, w: int) -> z3.BitVecRef:
-    return z3.BitVecVal(int(v) % (1 << w), w)
-
-
-@dataclass
-class Tensor:
-    """Elementwise terms and exact integer intervals, in the unbatched shape."""
-
-    terms: np.ndarray  # object array of z3 BitVecRef
-    lo: np.ndarray  # int (object) array
-    hi: np.ndarray
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.terms.shape
 
 
 @dataclass
@@ -234,38 +206,10 @@ class Lowering:
                                              f"profile {node.profile} is monotone")
                 table = step_table(f, a, b)
                 t = acc.terms[full]
-                terms[full], lo[full], hi[full] = self._step(t, table, w, f"{node.name}_{'_'.join(map(str, full))}"), \
+                name = f"{node.name}_{'_'.join(map(str, full))}"
+                terms[full], lo[full], hi[full] = step(t, table, w, name, self.step_mode, self.constraints), \
                     table.v_lo, table.v_hi
         return Tensor(terms, lo, hi)
-
-    def _step(self, t: z3.BitVecRef, table, w: int, name: str) -> z3.BitVecRef:
-        """The exact step function ``table`` applied to the term ``t``.
-
-        Constant input: evaluated. Otherwise a fresh output variable ``o`` tied to the
-        accumulator by one equivalence per threshold, ``acc >= T_k  <=>  o >= v_lo + k``
-        (with ``o`` confined to [v_lo, v_hi]): no adder tree, and each threshold is a
-        single comparison the SAT solver can branch on."""
-        if z3.is_bv_value(t):
-            return const(int(table(np.array([t.as_signed_long()]))[0]), w)
-        if table.v_lo == table.v_hi:
-            return const(table.v_lo, w)
-        n = len(table.thresholds)
-        if n == table.acc_hi - table.acc_lo and np.array_equal(table.thresholds,
-                                                              np.arange(table.acc_lo + 1, table.acc_hi + 1)):
-            # one code per accumulator value on the whole interval: f(acc) = acc - acc_lo + v_lo exactly
-            ww = max(w, t.size())
-            return fit(fit(t, ww) + const(table.v_lo - table.acc_lo, ww), w) if ww > w else \
-                fit(t, ww) + const(table.v_lo - table.acc_lo, ww)
-        if self.step_mode == "sum":
-            out = const(table.v_lo, w)
-            for thr in table.thresholds:
-                out = out + z3.If(t >= const(int(thr), t.size()), const(1, w), const(0, w))
-            return out
-        o = z3.BitVec(name, w)
-        self.constraints += [o >= const(table.v_lo, w), o <= const(table.v_hi, w)]
-        for k, thr in enumerate(table.thresholds):
-            self.constraints.append((t >= const(int(thr), t.size())) == (o >= const(table.v_lo + k + 1, w)))
-        return o
 
     def lower_Clamp(self, node: ops.Clamp, x: Tensor) -> Tensor:
         w = max(width_for(node.lo, node.hi), max((t.size() for t in x.terms.ravel()), default=1))
@@ -308,14 +252,10 @@ class Lowering:
         return Tensor(terms, lo, hi)
 
     def lower_AvgPool2d(self, node: ops.AvgPool2d, x: Tensor) -> Tensor:
-        from bvverify.encoders.bv_elementwise import lower_avgpool
-
-        return lower_avgpool(self, node, x)
+        return lower_avgpool(node, x, self.step_mode, self.constraints)
 
     def lower_Add(self, node: ops.Add, a: Tensor, b: Tensor) -> Tensor:
-        from bvverify.encoders.bv_elementwise import lower_add
-
-        return lower_add(self, node, a, b)
+        return lower_add(node, a, b, self.step_mode, self.constraints)
 
     def lower_Reshape(self, node: ops.Reshape, x: Tensor) -> Tensor:
         shape = tuple(node.shape)

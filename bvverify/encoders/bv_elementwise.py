@@ -31,9 +31,9 @@ from __future__ import annotations
 import numpy as np
 import z3
 
-from bvverify.encoders.bv import Lowering, Tensor, const, fit, width_for
-from bvverify.encoders.split import Operand, add_elements, avgpool_elements
+from bvverify.encoders.bv_terms import Tensor, const, fit, step, width_for
 from bvverify.ir import ops
+from bvverify.ir.split import Operand, add_elements, avgpool_elements
 
 
 def _out_width(node: ops.AvgPool2d | ops.Add) -> int:
@@ -41,7 +41,8 @@ def _out_width(node: ops.AvgPool2d | ops.Add) -> int:
     return width_for(min(node.lo, node.hi, 0), max(node.lo, node.hi, 255))
 
 
-def lower_avgpool(lw: Lowering, node: ops.AvgPool2d, x: Tensor) -> Tensor:
+def lower_avgpool(node: ops.AvgPool2d, x: Tensor, mode: str, constraints: list[z3.BoolRef]) -> Tensor:
+    """``mode`` and ``constraints``: the lowering's step mode and constraint list (``bv_terms.step``)."""
     shape, elements = avgpool_elements(node, x.lo, x.hi)
     w_out = _out_width(node)
     terms = np.empty(shape, dtype=object)
@@ -61,7 +62,7 @@ def lower_avgpool(lw: Lowering, node: ops.AvgPool2d, x: Tensor) -> Tensor:
         acc = const(k0, wa) if k0 or not variable else None
         for t in variable:
             acc = t if acc is None else acc + t
-        terms[el.index] = lw._step(acc, el.table, w_out, f"{node.name}_{'_'.join(map(str, el.index))}")
+        terms[el.index] = step(acc, el.table, w_out, f"{node.name}_{'_'.join(map(str, el.index))}", mode, constraints)
         lo[el.index], hi[el.index] = el.table.v_lo, el.table.v_hi
     return Tensor(terms, lo, hi)
 
@@ -81,7 +82,8 @@ def operand_term(op: Operand, t: z3.BitVecRef, w: int) -> z3.BitVecRef:
     return e
 
 
-def lower_add(lw: Lowering, node: ops.Add, a: Tensor, b: Tensor) -> Tensor:
+def lower_add(node: ops.Add, a: Tensor, b: Tensor, mode: str, constraints: list[z3.BoolRef]) -> Tensor:
+    """``mode`` and ``constraints`` as for ``lower_avgpool``."""
     w_out = _out_width(node)
     terms = np.empty(a.shape, dtype=object)
     lo = np.empty(a.shape, dtype=object)
@@ -93,6 +95,6 @@ def lower_add(lw: Lowering, node: ops.Add, a: Tensor, b: Tensor) -> Tensor:
             s = const(ta.as_signed_long() + tb.as_signed_long(), w)
         else:
             s = ta + tb
-        terms[idx] = lw._step(s, el.table, w_out, f"{node.name}_{'_'.join(map(str, idx))}")
+        terms[idx] = step(s, el.table, w_out, f"{node.name}_{'_'.join(map(str, idx))}", mode, constraints)
         lo[idx], hi[idx] = el.table.v_lo, el.table.v_hi
     return Tensor(terms, lo, hi)

@@ -33,11 +33,12 @@ from math import lcm
 import numpy as np
 
 from bvverify.encoders.intmodel import IntModel, Lin
-from bvverify.encoders.split import Operand, add_elements, avgpool_elements
-from bvverify.encoders.structure import conv_rows, dense_rows, maxpool_windows, pair_taps, requant_channel, tightened
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
+from bvverify.ir.geometry import conv_rows, dense_rows, maxpool_windows, pair_taps
 from bvverify.ir.graph import QNetwork
+from bvverify.ir.ranges import tightened
+from bvverify.ir.split import Operand, add_elements, avgpool_elements, requant_channel
 from bvverify.properties.spec import OutputCondition
 from bvverify.runtimes.base import StepTable, step_table
 from bvverify.runtimes.quantize import dequantize

@@ -10,8 +10,8 @@ import numpy as np
 
 from bvverify.errors import ModelFormatError, QuantParamError
 from bvverify.ir import ops
-from bvverify.ir.interp import conv_out_size
 from bvverify.runtimes.base import check_zero_point, get_profile
+from bvverify.runtimes.sliding import conv_out_size
 
 
 def _fail(node: ops.Node, msg: str) -> ModelFormatError:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from bvverify.errors import InputShapeError
-from bvverify.ir import check, interp, ops
+from bvverify.ir import check, interp, ops, serialize
 from bvverify.runtimes.base import get_profile
 from bvverify.runtimes.quantize import dequantize, quantize
 
@@ -100,10 +100,8 @@ class QNetwork:
         return dequantize(codes, self.output.scale, self.output.zero_point)
 
     def save(self, path: str | Path) -> None:
-        """Write the lossless native single-file format (see ``importers.native``)."""
-        from bvverify.importers.native import save
-
-        save(self, path)
+        """Write the lossless native single-file format (see ``ir.serialize``)."""
+        serialize.save(self, path)
 
     @cached_property
     def accumulator_report(self) -> list[dict]:

@@ -13,7 +13,9 @@ import numpy as np
 
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
+from bvverify.ir.geometry import windows
 from bvverify.runtimes.base import get_profile
+from bvverify.runtimes.sliding import conv_out_size
 
 
 def wrap(acc: np.ndarray, bits: int) -> np.ndarray:
@@ -60,25 +62,6 @@ def eval_dense(node: ops.Dense, x: np.ndarray) -> np.ndarray:
     if node.bias is not None:
         acc = acc + np.asarray(node.bias, dtype=np.int64)
     return wrap(acc, node.acc_bits)
-
-
-def conv_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
-    """torch's output-size rule (with the ceil-mode window that must start inside)."""
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
-
-
-def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
-            out_hw: tuple[int, int]) -> np.ndarray:
-    """[N, C, OH, OW, kh, kw] view of the (already padded) x [N, C, H, W]."""
-    kh, kw = kernel
-    eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
-    v = np.lib.stride_tricks.sliding_window_view(x, eff, axis=(2, 3))
-    v = v[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
-    return v[:, :, : out_hw[0], : out_hw[1]]
 
 
 def eval_conv2d(node: ops.Conv2d, x: np.ndarray) -> np.ndarray:

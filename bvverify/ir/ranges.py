@@ -177,4 +177,16 @@ def accumulator_report(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...],
     return out
 
 
-__all__ = ["Interval", "accumulator_report", "intervals", "node_interval"]
+def tightened(lo: np.ndarray, hi: np.ndarray, outer: tuple[np.ndarray, np.ndarray] | None,
+              what: str) -> tuple[np.ndarray, np.ndarray]:
+    """An encoder's own exact interval of a tensor, intersected with sound outer bounds of the
+    same tensor (e.g. symbolic): both hold every reachable value, so their meet does too."""
+    if outer is not None:
+        lo = np.maximum(lo.astype(object), np.asarray(outer[0], dtype=object).reshape(lo.shape))
+        hi = np.minimum(hi.astype(object), np.asarray(outer[1], dtype=object).reshape(hi.shape))
+    if np.any(lo.astype(object) > hi.astype(object)):
+        raise AssertionError(f"internal error: empty interval after {what}")
+    return lo, hi
+
+
+__all__ = ["Interval", "accumulator_report", "intervals", "node_interval", "tightened"]

@@ -23,17 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
+from bvverify.runtimes.sliding import conv_out_size
 from bvverify.runtimes.torch_quantize import q_val, q_vec
 
 F32 = np.float32
-
-
-def _out(n: int, k: int, s: int, p: int, ceil: bool) -> int:
-    num = n + 2 * p - (k - 1) - 1 + ((s - 1) if ceil else 0)
-    o = num // s + 1
-    if ceil and (o - 1) * s >= n + p:
-        o -= 1
-    return o
 
 
 def nhwc_kernel(shape: tuple[int, ...], channels_last: bool) -> bool:
@@ -74,7 +67,7 @@ def avgpool_plan(node, shape: tuple[int, int, int]) -> tuple[tuple[int, int], li
             raise UnsupportedOpError(f"{node.name}: qnnpack average pooling with a 1x1 kernel (torch refuses it)")
     elif node.rule not in ("fbgemm", "qnnpack"):
         raise UnsupportedOpError(f"{node.name}: average-pool rule {node.rule!r} unknown")
-    oh, ow = _out(h, kh, sh, ph, node.ceil_mode), _out(w, kw, sw, pw, node.ceil_mode)
+    oh, ow = conv_out_size(h, kh, sh, ph, 1, node.ceil_mode), conv_out_size(w, kw, sw, pw, 1, node.ceil_mode)
     wins = []
     for oy in range(oh):
         hs = oy * sh - ph

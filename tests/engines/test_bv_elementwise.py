@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bvverify.encoders.bv import Lowering
-from bvverify.encoders.split import checked_table
 from bvverify.engines.bv import verify_bv
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
+from bvverify.ir.split import checked_table
 from bvverify.properties.spec import Linear, OutputCondition, Property
 from bvverify.runtimes.elementwise import add_vector_mask, qnnpack_multipliers
 from tests.engines.test_bv_bruteforce import allocate_radii, enumerate_box

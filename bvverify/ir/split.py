@@ -1,18 +1,19 @@
-"""Where AvgPool2d and Add mix their integer inputs: the split into an exact integer
-sum and a monotone step table, shared by every encoder (see ``bv_elementwise`` for
-the derivation). Nothing here is solver specific.
+"""Where an op's integer arithmetic splits into an exact integer sum and a monotone step
+table: AvgPool2d and Add (see ``encoders.bv_elementwise`` for the derivation) and each
+Requantize channel. Shared by the bounds and every encoder; nothing here is solver specific.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
-from bvverify.runtimes.base import StepTable, step_table
+from bvverify.ir.interp import eval_requantize
+from bvverify.runtimes.base import StepTable, get_profile, step_table
 from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
 from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_kind, avgpool_monotone, avgpool_plan
 
@@ -175,3 +176,16 @@ def add_elements(node: ops.Add, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.nda
         if key not in cache:
             cache[key] = AddElement(node, paths[vec], *key)
         yield idx, cache[key]
+
+
+def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[int, int]]:
+    """Channel ``ch``'s exact accumulator -> code function (final clamp included) and the
+    accumulator range on which its profile is proven monotone."""
+    params = {k: (np.asarray(v)[ch : ch + 1] if np.asarray(v).ndim and np.asarray(v).size > 1 else v)
+              for k, v in node.params.items()}
+    chnode = replace(node, params=params)
+
+    def f(a: np.ndarray) -> np.ndarray:
+        return eval_requantize(chnode, np.asarray(a, dtype=np.int64)[:, None])[:, 0]
+
+    return f, get_profile(node.profile).monotone_range(params)

@@ -1,21 +1,28 @@
-"""Which input elements feed which output element: the index structure of the
-affine and pooling ops, shared by every encoder (bit-vector, ILP) so they cannot
-disagree about a conv's padding or a pool's taps."""
+"""Index geometry of the affine and windowed ops: which input elements feed which output
+element. One definition for the reference interpreter and every encoder (bit-vector, ILP),
+so they cannot disagree about a conv's padding or a pool's taps.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from bvverify.ir import ops
-from bvverify.ir.interp import conv_out_size, eval_requantize
-from bvverify.runtimes.base import get_profile
+from bvverify.runtimes.sliding import conv_out_size
 
 Row = tuple[np.ndarray, list[int], int]  # (coefficients, flat input indices, constant)
 PairTaps = tuple[list[int], list[int | None], int]  # raw weights in K order, input index (None: padded), weight zp
 Window = tuple[tuple[int, int, int], list[tuple[int, int]]]  # output element, its input taps (y, x)
+
+
+def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+            out_hw: tuple[int, int]) -> np.ndarray:
+    """[N, C, OH, OW, kh, kw] view of the (already padded) x [N, C, H, W]."""
+    kh, kw = kernel
+    eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    v = np.lib.stride_tricks.sliding_window_view(x, eff, axis=(2, 3))
+    v = v[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
+    return v[:, :, : out_hw[0], : out_hw[1]]
 
 
 def dense_rows(node: ops.Dense) -> tuple[list[Row], tuple[int, ...]]:
@@ -115,29 +122,4 @@ def maxpool_windows(node: ops.MaxPool2d, in_shape: tuple[int, ...]) -> tuple[tup
     return (c, oh, ow), out
 
 
-def tightened(lo: np.ndarray, hi: np.ndarray, outer: tuple[np.ndarray, np.ndarray] | None,
-              what: str) -> tuple[np.ndarray, np.ndarray]:
-    """An encoder's own exact interval of a tensor, intersected with sound outer bounds of the
-    same tensor (e.g. symbolic): both hold every reachable value, so their meet does too."""
-    if outer is not None:
-        lo = np.maximum(lo.astype(object), np.asarray(outer[0], dtype=object).reshape(lo.shape))
-        hi = np.minimum(hi.astype(object), np.asarray(outer[1], dtype=object).reshape(hi.shape))
-    if np.any(lo.astype(object) > hi.astype(object)):
-        raise AssertionError(f"internal error: empty interval after {what}")
-    return lo, hi
-
-
-def requant_channel(node: ops.Requantize, ch: int) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[int, int]]:
-    """Channel ``ch``'s exact accumulator -> code function (final clamp included) and the
-    accumulator range on which its profile is proven monotone."""
-    params = {k: (np.asarray(v)[ch : ch + 1] if np.asarray(v).ndim and np.asarray(v).size > 1 else v)
-              for k, v in node.params.items()}
-    chnode = replace(node, params=params)
-
-    def f(a: np.ndarray) -> np.ndarray:
-        return eval_requantize(chnode, np.asarray(a, dtype=np.int64)[:, None])[:, 0]
-
-    return f, get_profile(node.profile).monotone_range(params)
-
-
-__all__ = ["PairTaps", "Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "pair_taps", "requant_channel", "tightened"]
+__all__ = ["PairTaps", "Row", "Window", "conv_rows", "dense_rows", "maxpool_windows", "pair_taps", "windows"]
