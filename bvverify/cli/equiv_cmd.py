@@ -118,18 +118,15 @@ def equiv(
         except EquivError as e:
             fail(str(e))
         doc = {"query": name, **verdict_doc(v)}
-        if v.counterexample is not None:
+        note = v.reason
+        if v.counterexample is not None:  # the pair's output codes: model a's, then model b's
             n = int(np.prod(a.output_shape))
             flat = np.asarray(v.counterexample.output).ravel()
             doc["counterexample"]["output_codes_a"] = flat[:n].tolist()
             doc["counterexample"]["output_codes_b"] = flat[n:].tolist()
-        rows.append(doc)
-        note = v.reason
-        if v.counterexample is not None:
-            n = int(np.prod(a.output_shape))
-            flat = np.asarray(v.counterexample.output).ravel()
             note = f"argmax {int(np.argmax(flat[:n]))} vs {int(np.argmax(flat[n:]))}; replayed by " \
                    f"{', '.join(v.counterexample.replayed_by)}"
+        rows.append(doc)
         table.add_row(name, {"holds": "cannot disagree", "violated": "CAN DISAGREE"}.get(v.status, v.status),
                       f"{v.seconds:.2f}", note)
         if not as_json:

@@ -201,18 +201,17 @@ def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, engine: str = "ilp", 
                        reason="the networks differ only in int16 pair saturation, and no pair sum can leave int16 on "
                               "this box: they compute the same integers", stats={"phase": "structure"})
     hit = _sampled_violation(pair, prop, samples, seed)
+    left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)  # the solver gets what is left
     if hit is not None:
         cex = replay(pair, prop, hit, None, prefer)
         v = Verdict("violated", "sampling", time.perf_counter() - t0, counterexample=cex, stats={"samples": samples})
     elif engine == "ilp":
         from bvverify.engines.ilp import verify_ilp
 
-        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
         v = verify_ilp(pair, prop, solver=solver, timeout=left, prefer=prefer, bounds=bounds)
     elif engine == "bv":
         from bvverify.engines.bv import verify_bv
 
-        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
         v = verify_bv(pair, prop, timeout=left, prefer=prefer, bounds=bounds)
     else:
         raise EquivError(f"engine {engine!r}: equiv runs on the exact engines ilp and bv")

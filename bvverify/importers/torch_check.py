@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from bvverify.errors import BvverifyError
+from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 
 
@@ -74,7 +75,7 @@ def _probe_function(module: Any, probes: list[tuple[str, int, str]]):
     """A TorchScript function returning every probed value of the module's inlined graph."""
     import torch
 
-    g = module.inlined_graph
+    g = module.inlined_graph.copy()  # the module's own graph stays as it is
     nodes = list(g.nodes())
     values = {i: n.output() for i, n in enumerate(nodes) if n.outputsSize() == 1}
     none = g.insertConstant(None)
@@ -125,7 +126,7 @@ def load_module(path: str | Path, engine: str) -> Any:
         return torch.jit.load(str(path), map_location="cpu")
 
 
-def run_torch(module: Any, engine: str, x: np.ndarray, fn: Any) -> tuple:
+def run_torch(engine: str, x: np.ndarray, fn: Any) -> tuple:
     """Run ``fn`` (the probe function) on float inputs under ``engine``."""
     import torch
 
@@ -133,14 +134,17 @@ def run_torch(module: Any, engine: str, x: np.ndarray, fn: Any) -> tuple:
         return fn(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
 
 
-def self_check(module: Any, net: QNetwork, n: int = 2000, seed: int = 0, batch: int = 1) -> CheckReport:
+def self_check(module: Any, net: QNetwork, n: int = 2000, seed: int = 0, batch: int | None = None) -> CheckReport:
     """Compare every probed layer of ``net`` with torch on ``n`` inputs.
 
-    ``batch`` samples go to torch per call: 1 models the deployed single-sample call
-    (torch's add and oneDNN's batched kernels depend on the batch), larger is faster."""
+    ``batch`` samples go to torch per call. By default one call takes them all, except for
+    a model with torch's fbgemm / x86 add, whose scalar tail moves with the batch: it is
+    run one sample at a time, the deployed call the interpreter models."""
     t0 = time.perf_counter()
-    probes = [list(p) for p in net.meta.get("torch_probes") or []]
-    fn, probes = _probe_function(module, [tuple(p) for p in probes])
+    fn, probes = _probe_function(module, [tuple(p) for p in net.meta.get("torch_probes") or []])
+    if batch is None:
+        per_sample = any(isinstance(nd, ops.Add) and nd.rule in ("torch_fbgemm", "torch_x86") for nd in net.nodes)
+        batch = 1 if per_sample else max(n, 1)
     engine = net.meta.get("engine", "fbgemm")
     x = check_inputs(net, n, seed)
     codes = net.quantize_input(x)
@@ -151,7 +155,7 @@ def self_check(module: Any, net: QNetwork, n: int = 2000, seed: int = 0, batch: 
     order = {p[0]: i for i, p in enumerate(probes)}
     for start in range(0, n, batch):
         xb = x[start : start + batch]
-        outs = run_torch(module, engine, xb, fn)
+        outs = run_torch(engine, xb, fn)
         for (name, _, _), t in zip(probes, outs):
             got = np.asarray(values[name][start : start + batch]).reshape(len(xb), -1)
             want = t.int_repr().numpy().astype(np.int64).reshape(len(xb), -1) if t.is_quantized else None

@@ -61,7 +61,7 @@ class Target:
 
     @property
     def name(self) -> str:
-        own = Target(self.cpu, self.cpu, "avx2" if self.cpu == "avx2" else "avx512")
+        own = natural(self.cpu)
         extra = [f"{k}={getattr(self, k)}" for k in ("fbgemm", "aten") if getattr(self, k) != getattr(own, k)]
         return ",".join([self.cpu, *extra])
 
