@@ -172,7 +172,7 @@ def test_robust_torchscript_replays_in_torch(tmp_path):
 def test_bundled_spec_file():
     from pathlib import Path
 
-    spec = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
     doc = json.loads(run("verify", "digits-mlp", spec, "--json").stdout)
     assert doc["status"] == "holds" and doc["outputs_are"] == "dequantized"
 
@@ -204,6 +204,6 @@ def test_verify_ilp_bad_solver(tmp_path, model):
 def test_bundled_spec_file_ilp():
     from pathlib import Path
 
-    spec = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "digits_mlp_img0_eps0.01.vnnlib"
     doc = json.loads(run("verify", "digits-mlp", spec, "--engine", "ilp", "--json").stdout)
     assert doc["status"] == "holds" and doc["outputs_are"] == "dequantized"
