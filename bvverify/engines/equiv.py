@@ -90,8 +90,8 @@ def equiv_property(a: QNetwork, b: QNetwork, lo: np.ndarray, hi: np.ndarray, wit
     n = int(np.prod(a.output_shape))
     if int(np.prod(b.output_shape)) != n:
         raise EquivError(f"the models have {n} and {int(np.prod(b.output_shape))} outputs")
-    meta = {"codes": True} if codes else {}
-    return Property(np.asarray(lo, np.float64), np.asarray(hi, np.float64), disagreement(n, within), name, meta)
+    return Property(np.asarray(lo, np.float64), np.asarray(hi, np.float64), disagreement(n, within), name,
+                    units="codes" if codes else "model")
 
 
 def _same_node(x: ops.Node, y: ops.Node, ignore: tuple[str, ...] = ()) -> bool:

@@ -98,20 +98,27 @@ def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.nd
 
 
 def code_box(net: QNetwork, prop) -> tuple[np.ndarray, np.ndarray]:
-    """The integer input-code box of a property (its bounds are codes already when
-    ``prop.meta["codes"]``, e.g. a robustness ball taken in code units)."""
-    if prop.meta.get("codes"):
+    """The integer input-code box of a property, by its explicit units; computed once per
+    (property, network) and kept on the property (engines, replay and bounds all ask)."""
+    hit = prop.boxes.get(id(net))
+    if hit is not None and hit[0] is net:
+        return hit[1], hit[2]
+    if prop.units == "codes":
         lo = np.asarray(prop.lo, dtype=np.int64).reshape(net.input.shape)
         hi = np.asarray(prop.hi, dtype=np.int64).reshape(net.input.shape)
         if np.any(lo > hi):
             raise EmptyBoxError("input code box is empty")
-        return lo, hi
-    return codes_of_box(net, prop.lo, prop.hi)
+    else:
+        lo, hi = codes_of_box(net, prop.lo, prop.hi)
+    lo.flags.writeable = False  # shared by every caller of this query
+    hi.flags.writeable = False
+    prop.boxes[id(net)] = (net, lo, hi)
+    return lo, hi
 
 
 def float_region(net: QNetwork, prop) -> tuple[np.ndarray, np.ndarray]:
     """Float bounds of the region: the box itself, or all floats for a code box."""
-    if prop.meta.get("codes") and not net.integer_input:
+    if prop.units == "codes" and not net.integer_input:
         big = float(np.finfo(np.float32).max)
         return np.full(net.input.shape, -big), np.full(net.input.shape, big)
     return (np.asarray(prop.lo, dtype=np.float64).reshape(net.input.shape),

@@ -149,7 +149,7 @@ def robustness_property(net: QNetwork, x: np.ndarray, label: int, eps: float, un
             raise DataError("an integer-input model needs integer input codes")
         lo = np.clip(q - int(eps), net.input.lo, net.input.hi)
         hi = np.clip(q + int(eps), net.input.lo, net.input.hi)
-        return Property(lo.astype(np.float64), hi.astype(np.float64), cond, name, {**meta, "codes": True})
+        return Property(lo.astype(np.float64), hi.astype(np.float64), cond, name, meta, units="codes")
     if unit != "float":
         raise DataError(f"eps unit {unit!r} is not 'codes' or 'float'")
     lo, hi = x - eps, x + eps

@@ -13,6 +13,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from bvverify.errors import BvverifyError
+
+
+class PropertyError(BvverifyError, ValueError):
+    """A property that cannot mean anything: unknown units, fractional code bounds."""
+
 
 @dataclass(frozen=True)
 class Linear:
@@ -47,15 +53,30 @@ class OutputCondition:
         return any(all(c.holds(y) for c in clause) for clause in self.clauses)
 
 
+UNITS = ("model", "codes")
+
+
 @dataclass(frozen=True)
 class Property:
     """An input box (elementwise bounds, model input shape) and an output condition.
 
-    For a float-input model the bounds are floats in the model's input domain;
-    for an integer-input model they are integer codes."""
+    ``units`` says what the bounds are, explicitly: ``"model"``, the model's own input
+    domain (floats for a float-input model, codes for an integer-input one, as in a
+    VNN-LIB file), or ``"codes"``, integer input codes whatever the model takes (a
+    robustness ball taken in code units: every float whose code lies in the box)."""
 
     lo: np.ndarray
     hi: np.ndarray
     output: OutputCondition
     name: str = ""
     meta: dict = field(default_factory=dict)
+    units: str = "model"
+    # the code box of this property per network, computed once per query (see boxes.code_box)
+    boxes: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.units not in UNITS:
+            raise PropertyError(f"input region units {self.units!r}: expected one of {', '.join(UNITS)}")
+        if self.units == "codes" and np.any(np.asarray(self.lo) != np.round(np.asarray(self.lo))) | np.any(
+                np.asarray(self.hi) != np.round(np.asarray(self.hi))):
+            raise PropertyError("an input region in codes needs whole-number bounds")

@@ -80,7 +80,7 @@ def check_torch_case(engine: str, spec, data) -> None:
     cond = data.draw(conditions(out.shape[1], out.min(0), out.max(0)))
     y = net.dequantize(out) if cond.over == "dequantized" else out
     truth = any(cond.holds(row) for row in y)
-    prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond, meta={"codes": True})
+    prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond, units="codes")
     verdict = verify_bv(net, prop, timeout=120)
     assert verdict.status != "unknown", verdict.reason
     assert (verdict.status == "violated") == truth, f"bv says {verdict.status}, torch enumeration says violated={truth}"
