@@ -13,6 +13,7 @@ arithmetic, no idealised rounding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
@@ -78,10 +79,10 @@ class Lowering:
 
     def run(self) -> Encoding:
         for node in self.net.nodes:
-            fn = getattr(self, "lower_" + node.op, None)
+            fn = LOWER.get(type(node))
             if fn is None:
                 raise UnsupportedOpError(f"bit-vector engine: op {node.op} ({node.name}) is not lowered yet")
-            t = fn(node, *(self.env[i] for i in node.inputs))
+            t = fn(self, node, *(self.env[i] for i in node.inputs))
             t.lo, t.hi = tightened(t.lo, t.hi, self.bounds.get(node.name), f"{node.name} ({node.op})")
             self.env[node.name] = t
         first = self.env["input"]
@@ -282,6 +283,22 @@ class Lowering:
                 out = z3.If(t == const(v, t.size()), const(int(vals[v - a]), w), out)
             terms[idx], lo[idx], hi[idx] = out, int(vals.min()), int(vals.max())
         return Tensor(terms, lo, hi)
+
+
+LOWER: dict[type[ops.Node], Callable[..., Tensor]] = {
+    ops.Dense: Lowering.lower_Dense,
+    ops.Conv2d: Lowering.lower_Conv2d,
+    ops.Requantize: Lowering.lower_Requantize,
+    ops.Clamp: Lowering.lower_Clamp,
+    ops.MaxPool2d: Lowering.lower_MaxPool2d,
+    ops.AvgPool2d: Lowering.lower_AvgPool2d,
+    ops.Add: Lowering.lower_Add,
+    ops.Lookup: Lowering.lower_Lookup,
+    ops.Concat: Lowering.lower_Concat,
+    ops.Reshape: Lowering.lower_Reshape,
+}
+"""Each op's bit-vector lowering (a ``Lowering`` method, called with the lowering, the node and its input
+tensors); one entry per op type, checked by ``tests/test_op_coverage.py``."""
 
 
 def lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, step_mode: str = "var",

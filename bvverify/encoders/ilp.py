@@ -26,6 +26,7 @@ MILP back-end turns them into big-M rows with ``M`` exact from the bounds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
@@ -123,10 +124,10 @@ class IlpLowering:
     def run(self) -> ITensor:
         """Encode every node; returns the output tensor (all tensors stay in ``env``)."""
         for node in self.net.nodes:
-            fn = getattr(self, "lower_" + node.op, None)
+            fn = LOWER.get(type(node))
             if fn is None:
                 raise UnsupportedOpError(f"ilp engine: op {node.op} ({node.name}) is not encoded")
-            t = fn(node, *(self.env[i] for i in node.inputs))
+            t = fn(self, node, *(self.env[i] for i in node.inputs))
             t.lo, t.hi = tightened(t.lo, t.hi, self.bounds.get(node.name), f"{node.name} ({node.op})")
             self.env[node.name] = t
         return self.env[self.net.output.name]
@@ -407,6 +408,22 @@ class IlpLowering:
                        np.concatenate([x.hi for x in xs], axis=node.axis))
 
 
+LOWER: dict[type[ops.Node], Callable[..., ITensor]] = {
+    ops.Dense: IlpLowering.lower_Dense,
+    ops.Conv2d: IlpLowering.lower_Conv2d,
+    ops.Requantize: IlpLowering.lower_Requantize,
+    ops.Clamp: IlpLowering.lower_Clamp,
+    ops.MaxPool2d: IlpLowering.lower_MaxPool2d,
+    ops.AvgPool2d: IlpLowering.lower_AvgPool2d,
+    ops.Add: IlpLowering.lower_Add,
+    ops.Lookup: IlpLowering.lower_Lookup,
+    ops.Concat: IlpLowering.lower_Concat,
+    ops.Reshape: IlpLowering.lower_Reshape,
+}
+"""Each op's integer linear encoding (a ``IlpLowering`` method, called with the lowering, the node and its input
+tensors); one entry per op type, checked by ``tests/test_op_coverage.py``."""
+
+
 def _output_values(lw: IlpLowering, out: ITensor, cond: OutputCondition) -> tuple[list[tuple[Lin, int, int]], int]:
     """Per output element (form, lo, hi) of the integer ``D * Y_j`` and the common ``D``."""
     net = lw.net
@@ -479,4 +496,4 @@ def add_clauses(m: IntModel, clauses: list[list[Atom]]) -> None:
     m.add(pick, lo=1)
 
 
-__all__ = ["Atom", "ITensor", "IlpLowering", "RoundingForm", "add_clauses", "condition_clauses", "rounding_form"]
+__all__ = ["LOWER", "Atom", "ITensor", "IlpLowering", "RoundingForm", "add_clauses", "condition_clauses", "rounding_form"]

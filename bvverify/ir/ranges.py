@@ -12,6 +12,8 @@ verifier's engines use the same pass through ``bvverify.bounds``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
@@ -123,21 +125,55 @@ def _lookup(node: ops.Lookup, x: Interval) -> Interval:
     return lo, hi
 
 
+def _affine_rule(node: ops.Dense | ops.Conv2d, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    return _affine(node, ins[0], shape)
+
+
+def _requantize_rule(node: ops.Requantize, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    return _requantize(node, ins[0])
+
+
+def _avgpool_rule(node: ops.AvgPool2d, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    return _avgpool(node, ins[0])
+
+
+def _add_rule(node: ops.Add, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    return _add(node, ins[0], ins[1])
+
+
+def _lookup_rule(node: ops.Lookup, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    return _lookup(node, ins[0])
+
+
+def _monotone_rule(node: ops.Node, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
+    """Monotone non-decreasing in every input with no runtime caveat: the interpreter at both ends."""
+    return _pair(EVAL[type(node)], node, *ins)
+
+
+IntervalRule = Callable[[ops.Node, list[Interval], tuple[int, ...]], Interval]
+
+INTERVAL: dict[type[ops.Node], IntervalRule] = {
+    ops.Dense: _affine_rule,
+    ops.Conv2d: _affine_rule,
+    ops.Requantize: _requantize_rule,
+    ops.Clamp: _monotone_rule,
+    ops.MaxPool2d: _monotone_rule,
+    ops.AvgPool2d: _avgpool_rule,
+    ops.Add: _add_rule,
+    ops.Lookup: _lookup_rule,
+    ops.Concat: _monotone_rule,
+    ops.Reshape: _monotone_rule,
+}
+"""Each op's interval rule, given its inputs' intervals and its output shape; one entry per op
+type, so a new op without a rule fails by name here (and in ``tests/test_op_coverage.py``)."""
+
+
 def node_interval(node: ops.Node, ins: list[Interval], shape: tuple[int, ...]) -> Interval:
     """One node's interval rule, given sound intervals of its inputs (``shape``: its output's)."""
-    if isinstance(node, (ops.Dense, ops.Conv2d)):
-        return _affine(node, ins[0], shape)
-    if isinstance(node, ops.Requantize):
-        return _requantize(node, ins[0])
-    if isinstance(node, ops.AvgPool2d):
-        return _avgpool(node, ins[0])
-    if isinstance(node, ops.Add):
-        return _add(node, ins[0], ins[1])
-    if isinstance(node, ops.Lookup):
-        return _lookup(node, ins[0])
-    if isinstance(node, (ops.Clamp, ops.MaxPool2d, ops.Reshape, ops.Concat)):
-        return _pair(EVAL[type(node)], node, *ins)
-    raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
+    rule = INTERVAL.get(type(node))
+    if rule is None:
+        raise UnsupportedOpError(f"interval bounds: no rule for op {node.op} ({node.name})")
+    return rule(node, ins, shape)
 
 
 def intervals(input_spec: ops.InputSpec, nodes: tuple[ops.Node, ...], shapes: dict[str, tuple[int, ...]],
@@ -189,4 +225,4 @@ def tightened(lo: np.ndarray, hi: np.ndarray, outer: tuple[np.ndarray, np.ndarra
     return lo, hi
 
 
-__all__ = ["Interval", "accumulator_report", "intervals", "node_interval", "tightened"]
+__all__ = ["INTERVAL", "Interval", "IntervalRule", "accumulator_report", "intervals", "node_interval", "tightened"]
