@@ -8,6 +8,7 @@ missing op fails by name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import numpy as np
 
@@ -164,6 +165,18 @@ EVAL: dict[type, Callable[..., np.ndarray]] = {
     ops.Concat: eval_concat,
     ops.Reshape: eval_reshape,
 }
+
+
+def refusal(table: str, op: type[ops.Node], why: str) -> Callable[..., NoReturn]:
+    """The entry of a per-op table (this one or a later layer's) for an op it deliberately does
+    not handle: calling it raises ``UnsupportedOpError`` naming the op, so a refusal is explicit
+    and testable rather than a silent gap. ``refuses`` marks it for the op-coverage test."""
+
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        raise UnsupportedOpError(f"{table}: op {op.__name__} is not supported ({why})")
+
+    refuse.refuses = op  # type: ignore[attr-defined]
+    return refuse
 
 
 def run(nodes: tuple[ops.Node, ...], codes: np.ndarray, want: tuple[str, ...]) -> dict[str, np.ndarray]:
