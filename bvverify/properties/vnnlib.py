@@ -30,223 +30,57 @@ For ``Int`` inputs bounds are rounded inward exactly (``X < 2.5`` becomes
 
 Every problem is a :class:`VnnlibError` whose message starts with
 ``file:line:column:`` of the offending token.
+
+This module is the reader (commands, variables, terms, the input box and the output
+condition); tokens and exact numerals are in ``vnnlib_syntax``, formulas and their
+normal forms in ``vnnlib_logic``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from decimal import Decimal, localcontext
 from fractions import Fraction
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
-from bvverify.errors import BvverifyError
-from bvverify.properties.spec import Linear, OutputCondition, Property
+from bvverify.properties.spec import OutputCondition, Property
+from bvverify.properties.vnnlib_logic import (
+    And,
+    Cmp,
+    Const,
+    Expr,
+    Or,
+    clause_count,
+    dnf,
+    first_var,
+    top_conjuncts,
+    var_kinds,
+)
+from bvverify.properties.vnnlib_syntax import (
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    SList,
+    Source,
+    Tok,
+    VnnlibError,
+    dec,
+    number,
+    read_sexprs,
+    show,
+)
 
-__all__ = ["MAX_CLAUSES", "VnnlibError", "parse_vnnlib", "read_vnnlib"]
+__all__ = ["MAX_CLAUSES", "MAX_DEPTH", "MAX_EXPONENT", "VnnlibError", "parse_vnnlib", "read_vnnlib"]
 
 MAX_CLAUSES = 10_000
 """Largest output condition (number of DNF clauses) the reader builds."""
 
-MAX_DEPTH = 200
-"""Deepest parenthesis nesting accepted (guards the recursive evaluators)."""
-
-MAX_EXPONENT = 1000
-"""Largest decimal exponent accepted in a numeral (``1e1000``)."""
-
 _OVER = ("codes", "dequantized")
-
-
-class VnnlibError(BvverifyError, ValueError):
-    """A VNN-LIB file cannot be read or uses something outside the supported subset."""
-
-
-# --------------------------------------------------------------------------- s-expressions
-
-
-@dataclass(slots=True)
-class _Tok:
-    text: str
-    pos: int  # character offset into the text; line and column are computed only for messages
-    string: bool = False  # a "string literal" (only meaningful inside set-info)
-
-
-@dataclass(slots=True)
-class _List:
-    items: tuple
-    pos: int
-
-
-_LEX = re.compile(
-    r"""(?P<comment>;[^\n]*)|(?P<open>\()|(?P<close>\))"""
-    r"""|(?P<string>"(?:[^"]|"")*")|(?P<qsym>\|[^|]*\|)|(?P<sym>[^\s();"|]+)|(?P<bad>["|])"""
-)
-
-
-class _Src:
-    """Source name and text, plus the error helper every stage uses."""
-
-    def __init__(self, source: str, text: str) -> None:
-        self.source = source
-        self.text = text
-
-    def lc(self, pos: int) -> tuple[int, int]:
-        """1-based (line, column) of a character offset."""
-        line = self.text.count("\n", 0, pos) + 1
-        return line, pos - (self.text.rfind("\n", 0, pos) + 1) + 1
-
-    def fail(self, pos: int, msg: str) -> VnnlibError:
-        line, col = self.lc(pos)
-        return VnnlibError(f"{self.source}:{line}:{col}: {msg}")
-
-    def at(self, node: _Tok | _List, msg: str) -> VnnlibError:
-        return self.fail(node.pos, msg)
-
-
-def _read_sexprs(src: _Src) -> list:
-    """The top-level s-expressions of the text."""
-    top: list = []
-    stack: list[tuple[list, int]] = []  # (items, offset) of each open list
-    for m in _LEX.finditer(src.text):
-        kind, pos = m.lastgroup, m.start()
-        if kind == "open":
-            if len(stack) >= MAX_DEPTH:
-                raise src.fail(pos, f"parentheses nested deeper than {MAX_DEPTH} levels")
-            stack.append(([], pos))
-        elif kind == "close":
-            if not stack:
-                raise src.fail(pos, "unbalanced parentheses: ')' without a matching '('")
-            items, start = stack.pop()
-            (stack[-1][0] if stack else top).append(_List(tuple(items), start))
-        elif kind == "bad":
-            what = "string literal" if m.group() == '"' else "quoted symbol"
-            raise src.fail(pos, f"unterminated {what} (missing closing {m.group()})")
-        elif kind != "comment":
-            value = m.group()
-            tok = _Tok(value[1:-1] if kind == "qsym" else value, pos, string=kind == "string")
-            if not stack:
-                raise src.at(tok, f"expected a command in parentheses, got {value!r}")
-            stack[-1][0].append(tok)
-    if stack:
-        raise src.fail(stack[-1][1], "unbalanced parentheses: '(' is never closed")
-    return top
-
-
-# --------------------------------------------------------------------------- numbers
-
-_NUM = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\Z")
-_NUMLIKE = re.compile(r"[+-]?[.\d]")
-
-
-def _number(tok: _Tok, src: _Src) -> Fraction | None:
-    """The exact value of a numeral token, None if the token is not number-like."""
-    if tok.string or not _NUMLIKE.match(tok.text):
-        return None
-    m = _NUM.match(tok.text)
-    if m is None or not (m.group(2) or m.group(3)):
-        raise src.at(tok, f"malformed number {tok.text!r}")
-    sign, whole, frac, exp = m.group(1), m.group(2), m.group(3) or "", m.group(4)
-    e = int(exp) if exp is not None else 0
-    if abs(e) > MAX_EXPONENT:
-        raise src.at(tok, f"number {tok.text!r} out of range (exponent beyond ±{MAX_EXPONENT})")
-    value = Fraction(int(whole + frac or "0"), 10 ** len(frac))
-    value *= Fraction(10) ** e
-    return -value if sign == "-" else value
-
-
-# --------------------------------------------------------------------------- terms and formulas
 
 _VAR = re.compile(r"([XY])_(0|[1-9][0-9]*)\Z")
 _Var = tuple  # ("X" | "Y", index)
-
-
-@dataclass(slots=True)
-class _Expr:
-    """``sum(coefs[v] * v) + const`` (exact)."""
-
-    coefs: dict
-    const: Fraction
-
-    def scaled(self, k: Fraction) -> _Expr:
-        return _Expr({v: c * k for v, c in self.coefs.items()}, self.const * k)
-
-    def plus(self, other: _Expr) -> _Expr:
-        coefs = dict(self.coefs)
-        for v, c in other.coefs.items():
-            coefs[v] = coefs.get(v, Fraction(0)) + c
-        return _Expr(coefs, self.const + other.const)
-
-    def vars(self) -> list:
-        return sorted(v for v, c in self.coefs.items() if c != 0)
-
-
-@dataclass(slots=True)
-class _Cmp:
-    """``expr <= 0`` (``< 0`` when strict) with at least one variable."""
-
-    expr: _Expr
-    strict: bool
-    node: _List
-
-    def kinds(self) -> frozenset:
-        return frozenset(k for k, _ in self.expr.vars())
-
-
-@dataclass(slots=True)
-class _Const:
-    value: bool
-    node: _Tok | _List
-
-
-@dataclass(slots=True)
-class _And:
-    children: tuple
-    node: _List
-
-
-@dataclass(slots=True)
-class _Or:
-    children: tuple
-    node: _List
-
-
-def _kinds(f) -> frozenset:
-    if isinstance(f, _Cmp):
-        return f.kinds()
-    if isinstance(f, (_And, _Or)):
-        return frozenset().union(*(_kinds(c) for c in f.children))
-    return frozenset()
-
-
-def _first_var(f, kind: str) -> str:
-    """Name of the first variable of ``kind`` in ``f`` (for error messages)."""
-    if isinstance(f, _Cmp):
-        for k, i in f.expr.vars():
-            if k == kind:
-                return f"{k}_{i}"
-    if isinstance(f, (_And, _Or)):
-        for c in f.children:
-            name = _first_var(c, kind)
-            if name:
-                return name
-    return ""
-
-
-def _show(node: _Tok | _List, limit: int = 60) -> str:
-    """Short source-like rendering of a node for messages."""
-
-    def render(n) -> str:
-        if isinstance(n, _Tok):
-            return n.text
-        return "(" + " ".join(render(x) for x in n.items) + ")"
-
-    text = render(node)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 _COMPARISONS = ("<=", ">=", "<", ">", "=")
 _TERM_OPS = ("+", "-", "*", "/")
@@ -255,16 +89,16 @@ _IGNORED_COMMANDS = ("set-logic", "set-info", "set-option", "check-sat", "get-mo
 
 class _Reader:
     def __init__(self, text: str, n_inputs: int, n_outputs: int, over: str, source: str) -> None:
-        self.src = _Src(source, text)
+        self.src = Source(source, text)
         self.n = {"X": n_inputs, "Y": n_outputs}
         self.over = over
-        self.declared: dict[_Var, tuple[str, _Tok]] = {}  # var -> (sort, name token)
+        self.declared: dict[_Var, tuple[str, Tok]] = {}  # var -> (sort, name token)
         self.mentions_output = False
         self.numbers: dict[str, Fraction] = {}  # numeral text -> value (files repeat the same few bounds)
 
     # ---- variables
 
-    def _var(self, tok: _Tok, declaring: bool = False) -> _Var:
+    def _var(self, tok: Tok, declaring: bool = False) -> _Var:
         m = _VAR.match(tok.text)
         if m is None or tok.string:
             if declaring:
@@ -282,15 +116,15 @@ class _Reader:
                                    "before using it)")
         return kind, idx
 
-    def _declare(self, cmd: _List) -> None:
+    def _declare(self, cmd: SList) -> None:
         items = cmd.items
         head = items[0].text
         if head == "declare-fun":
-            if len(items) != 4 or not isinstance(items[2], _List) or items[2].items:
+            if len(items) != 4 or not isinstance(items[2], SList) or items[2].items:
                 raise self.src.at(cmd, "expected (declare-fun NAME () Real); functions with arguments are not supported")
             items = (items[0], items[1], items[3])
-        if len(items) != 3 or not isinstance(items[1], _Tok) or not isinstance(items[2], _Tok):
-            raise self.src.at(cmd, f"expected (declare-const NAME Real), got {_show(cmd)}")
+        if len(items) != 3 or not isinstance(items[1], Tok) or not isinstance(items[2], Tok):
+            raise self.src.at(cmd, f"expected (declare-const NAME Real), got {show(cmd)}")
         name, sort = items[1], items[2]
         var = self._var(name, declaring=True)
         if sort.text not in ("Real", "Int") or sort.string:
@@ -303,20 +137,20 @@ class _Reader:
 
     # ---- terms
 
-    def _term(self, node) -> _Expr:
-        if isinstance(node, _Tok):
+    def _term(self, node) -> Expr:
+        if isinstance(node, Tok):
             if node.text in self.numbers:
-                return _Expr({}, self.numbers[node.text])
-            value = _number(node, self.src)
+                return Expr({}, self.numbers[node.text])
+            value = number(node, self.src)
             if value is not None:
                 self.numbers[node.text] = value
-                return _Expr({}, value)
+                return Expr({}, value)
             if node.text in ("true", "false"):
                 raise self.src.at(node, f"expected a numeric term, got the formula {node.text!r}")
             var = self._var(node)
             if var[0] == "Y":
                 self.mentions_output = True
-            return _Expr({var: Fraction(1)}, Fraction(0))
+            return Expr({var: Fraction(1)}, Fraction(0))
         op, args = self._head(node, "term")
         if op.text not in _TERM_OPS:
             if op.text in _COMPARISONS or op.text in ("and", "or"):
@@ -343,47 +177,47 @@ class _Reader:
             for t in terms:
                 if t.vars():
                     if out is not None:
-                        raise self.src.at(node, f"nonlinear term {_show(node)}: a product may have at most one "
+                        raise self.src.at(node, f"nonlinear term {show(node)}: a product may have at most one "
                                                 "non-constant factor")
                     out = t
                 else:
                     factor *= t.const
-            return (out or _Expr({}, Fraction(1))).scaled(factor)
+            return (out or Expr({}, Fraction(1))).scaled(factor)
         # "/": the first argument divided by each constant divisor in turn
         if len(args) < 2:
             raise self.src.at(op, "operator '/' needs at least two arguments")
         out = terms[0]
         for a, t in zip(args[1:], terms[1:]):
             if t.vars():
-                raise self.src.at(a, f"nonlinear term {_show(node)}: division by a non-constant")
+                raise self.src.at(a, f"nonlinear term {show(node)}: division by a non-constant")
             if t.const == 0:
-                raise self.src.at(a, f"division by zero in {_show(node)}")
+                raise self.src.at(a, f"division by zero in {show(node)}")
             out = out.scaled(1 / t.const)
         return out
 
-    def _head(self, node: _List, what: str) -> tuple[_Tok, tuple]:
+    def _head(self, node: SList, what: str) -> tuple[Tok, tuple]:
         if not node.items:
             raise self.src.at(node, f"empty parentheses where a {what} was expected")
         op = node.items[0]
-        if not isinstance(op, _Tok) or op.string:
-            raise self.src.at(op, f"expected an operator name at the start of a {what}, got {_show(op)}")
-        if _number(op, self.src) is not None:
+        if not isinstance(op, Tok) or op.string:
+            raise self.src.at(op, f"expected an operator name at the start of a {what}, got {show(op)}")
+        if number(op, self.src) is not None:
             raise self.src.at(op, f"expected an operator name at the start of a {what}, got the number {op.text}")
         return op, node.items[1:]
 
     # ---- formulas
 
     def _formula(self, node):
-        if isinstance(node, _Tok):
+        if isinstance(node, Tok):
             if node.text in ("true", "false") and not node.string:
-                return _Const(node.text == "true", node)
+                return Const(node.text == "true", node)
             raise self.src.at(node, f"expected a formula, got {node.text!r}")
         op, args = self._head(node, "formula")
         if op.text in ("and", "or"):
             if not args:
                 raise self.src.at(op, f"{op.text!r} needs at least one argument")
             children = tuple(self._formula(a) for a in args)
-            return _And(children, node) if op.text == "and" else _Or(children, node)
+            return And(children, node) if op.text == "and" else Or(children, node)
         if op.text in _COMPARISONS:
             if len(args) < 2:
                 raise self.src.at(op, f"comparison {op.text!r} needs at least two arguments")
@@ -394,35 +228,35 @@ class _Reader:
                     atoms.append(self._atom(a.plus(b.scaled(Fraction(-1))), op.text == "<", node))
                 if op.text in (">=", ">", "="):
                     atoms.append(self._atom(b.plus(a.scaled(Fraction(-1))), op.text == ">", node))
-            return atoms[0] if len(atoms) == 1 else _And(tuple(atoms), node)
+            return atoms[0] if len(atoms) == 1 else And(tuple(atoms), node)
         if op.text in _TERM_OPS:
             raise self.src.at(op, f"expected a formula, got the arithmetic operator {op.text!r}")
         raise self.src.at(op, f"unsupported operator {op.text!r} (supported: and, or, <=, >=, <, >, =)")
 
-    def _atom(self, expr: _Expr, strict: bool, node: _List):
+    def _atom(self, expr: Expr, strict: bool, node: SList):
         variables = expr.vars()
         if not variables:
-            return _Const(expr.const < 0 if strict else expr.const <= 0, node)
+            return Const(expr.const < 0 if strict else expr.const <= 0, node)
         kinds = {k for k, _ in variables}
         if len(kinds) > 1:
             x = next(f"X_{i}" for k, i in variables if k == "X")
             y = next(f"Y_{i}" for k, i in variables if k == "Y")
-            raise self.src.at(node, f"constraint {_show(node)} mixes input ({x}) and output ({y}) variables; "
+            raise self.src.at(node, f"constraint {show(node)} mixes input ({x}) and output ({y}) variables; "
                                     "only input bounds and output conditions are supported")
-        return _Cmp(_Expr({v: expr.coefs[v] for v in variables}, expr.const), strict, node)
+        return Cmp(Expr({v: expr.coefs[v] for v in variables}, expr.const), strict, node)
 
     # ---- driver
 
     def run(self) -> Property:
-        commands = _read_sexprs(self.src)
+        commands = read_sexprs(self.src)
         eof = len(self.src.text)
         asserts = []
         for cmd in commands:
             if not cmd.items:
                 raise self.src.at(cmd, "empty command '()'")
             head = cmd.items[0]
-            if not isinstance(head, _Tok) or head.string:
-                raise self.src.at(head, f"expected a command name, got {_show(head)}")
+            if not isinstance(head, Tok) or head.string:
+                raise self.src.at(head, f"expected a command name, got {show(head)}")
             if head.text in ("declare-const", "declare-fun"):
                 self._declare(cmd)
             elif head.text == "assert":
@@ -444,7 +278,7 @@ class _Reader:
 
         conjuncts: list = []
         for f in asserts:
-            conjuncts.extend(_conjuncts(f))
+            conjuncts.extend(top_conjuncts(f))
 
         lo: list = [None] * n_in
         hi: list = [None] * n_in
@@ -453,19 +287,19 @@ class _Reader:
         always_false = False
         outputs = []
         for f in conjuncts:
-            if isinstance(f, _Const):
+            if isinstance(f, Const):
                 always_false |= not f.value
                 continue
-            kinds = _kinds(f)
+            kinds = var_kinds(f)
             if kinds == {"Y"}:
                 outputs.append(f)
                 continue
             if kinds != {"X"}:
-                raise self.src.at(f.node, f"constraint {_show(f.node)} mixes input ({_first_var(f, 'X')}) and output "
-                                          f"({_first_var(f, 'Y')}) variables; only input bounds and output "
+                raise self.src.at(f.node, f"constraint {show(f.node)} mixes input ({first_var(f, 'X')}) and output "
+                                          f"({first_var(f, 'Y')}) variables; only input bounds and output "
                                           "conditions are supported")
-            if isinstance(f, _Or):
-                raise self.src.at(f.node, f"disjunctive input regions are not supported yet: {_show(f.node)}")
+            if isinstance(f, Or):
+                raise self.src.at(f.node, f"disjunctive input regions are not supported yet: {show(f.node)}")
             self._bound(f, lo, hi, lo_at, hi_at)
 
         for i in range(n_in):
@@ -478,8 +312,8 @@ class _Reader:
                                             "bounded from both sides)")
             if lo[i] > hi[i]:
                 later = max(lo_at[i], hi_at[i], key=lambda t: t.pos)
-                raise self.src.at(later, f"empty input box: X_{i} has lower bound {_dec(lo[i])} > upper bound "
-                                         f"{_dec(hi[i])}")
+                raise self.src.at(later, f"empty input box: X_{i} has lower bound {dec(lo[i])} > upper bound "
+                                         f"{dec(hi[i])}")
         lo_f = np.empty(n_in, dtype=np.float64)
         hi_f = np.empty(n_in, dtype=np.float64)
         for i in range(n_in):
@@ -487,7 +321,7 @@ class _Reader:
                 try:
                     arr[i] = float(val)
                 except OverflowError:
-                    raise self.src.at(at, f"bound {_dec(val)} on X_{i} is outside the float64 range") from None
+                    raise self.src.at(at, f"bound {dec(val)} on X_{i} is outside the float64 range") from None
 
         clauses = () if always_false else self._dnf_all(outputs)
         name = "" if self.src.source.startswith("<") else Path(self.src.source).stem
@@ -501,14 +335,14 @@ class _Reader:
         return Property(lo=lo_f, hi=hi_f, output=OutputCondition(clauses, over=self.over), name=name, meta=meta)
 
     def _bound(self, f, lo, hi, lo_at, hi_at) -> None:
-        atoms = f.children if isinstance(f, _And) else (f,)
+        atoms = f.children if isinstance(f, And) else (f,)
         for a in atoms:
-            if isinstance(a, _Or):
-                raise self.src.at(a.node, f"disjunctive input regions are not supported yet: {_show(a.node)}")
+            if isinstance(a, Or):
+                raise self.src.at(a.node, f"disjunctive input regions are not supported yet: {show(a.node)}")
             variables = a.expr.vars()
             if len(variables) != 1:
                 names = ", ".join(f"{k}_{i}" for k, i in variables)
-                raise self.src.at(a.node, f"input constraint {_show(a.node)} is not a simple bound: it relates "
+                raise self.src.at(a.node, f"input constraint {show(a.node)} is not a simple bound: it relates "
                                           f"{names}; only X_i <= c / X_i >= c bounds are supported")
             var = variables[0]
             i = var[1]
@@ -522,7 +356,7 @@ class _Reader:
                 else:
                     value = Fraction(math.floor(value) + 1 if a.strict else math.ceil(value))
             elif a.strict:
-                raise self.src.at(a.node, f"strict bound {_show(a.node)} on input X_{i} is not supported: the input "
+                raise self.src.at(a.node, f"strict bound {show(a.node)} on input X_{i} is not supported: the input "
                                           "region must be a closed box (use <= or >=)")
             if upper:
                 if hi[i] is None or value <= hi[i]:
@@ -533,89 +367,17 @@ class _Reader:
     def _dnf_all(self, outputs: list) -> tuple:
         total = 1
         for f in outputs:
-            total *= _count(f)
+            total *= clause_count(f)
             if total > MAX_CLAUSES:
                 raise self.src.at(f.node, f"output condition too large: the output constraints up to here expand to "
                                           f"{total} clauses in disjunctive normal form (limit {MAX_CLAUSES})")
         clauses: list[tuple] = [()]
         for f in outputs:
-            clauses = [a + b for a in clauses for b in _dnf(f)]
+            clauses = [a + b for a in clauses for b in dnf(f)]
         seen: dict = {}
         for clause in clauses:
             seen.setdefault(tuple(dict.fromkeys(clause)), None)
         return tuple(seen)
-
-
-def _dec(q: Fraction) -> str:
-    """A rational for messages: exact when short (integer, finite decimal or p/q), else ~17 digits."""
-    den, k = q.denominator, 0
-    while den % 10 == 0 or den % 2 == 0 or den % 5 == 0:
-        den //= 10 if den % 10 == 0 else 2 if den % 2 == 0 else 5
-        k += 1
-    if den == 1 and k <= 40:  # a finite decimal with exactly k fractional digits (k = max of the 2 and 5 powers)
-        digits = str(abs(q.numerator * 10**k // q.denominator)).rjust(k + 1, "0")
-        text = ("-" if q < 0 else "") + (digits[: len(digits) - k] + "." + digits[len(digits) - k :] if k else digits)
-    else:
-        text = str(q)
-    if len(text) <= 40:
-        return text
-    with localcontext() as ctx:
-        ctx.prec = 17
-        return f"~{Decimal(q.numerator) / Decimal(q.denominator):.16e}"
-
-
-def _simplify(f):
-    """Fold constants exactly and flatten nested and/or; positions are kept."""
-    if isinstance(f, (_Cmp, _Const)):
-        return f
-    is_and = isinstance(f, _And)
-    kids = []
-    for c in (_simplify(c) for c in f.children):
-        if isinstance(c, _Const):
-            if c.value != is_and:  # false in an and / true in an or decides the whole node
-                return _Const(c.value, f.node)
-            continue
-        if isinstance(c, type(f)):
-            kids.extend(c.children)
-        else:
-            kids.append(c)
-    if not kids:
-        return _Const(is_and, f.node)
-    if len(kids) == 1:
-        return kids[0]
-    return type(f)(tuple(kids), f.node)
-
-
-def _conjuncts(f) -> list:
-    """The simplified top-level conjuncts of ``f`` (a false conjunct does not swallow its siblings)."""
-    if isinstance(f, _And):
-        return [c for child in f.children for c in _conjuncts(child)]
-    s = _simplify(f)
-    return _conjuncts(s) if isinstance(s, _And) else [s]
-
-
-def _count(f) -> int:
-    if isinstance(f, _Cmp):
-        return 1
-    counts = [_count(c) for c in f.children]
-    return math.prod(counts) if isinstance(f, _And) else sum(counts)
-
-
-def _linear(a: _Cmp) -> Linear:
-    terms = tuple((i, c) for (_, i), c in sorted(a.expr.coefs.items()))
-    return Linear(terms=terms, rhs=-a.expr.const, strict=a.strict)
-
-
-def _dnf(f) -> list[tuple]:
-    if isinstance(f, _Cmp):
-        return [(_linear(f),)]
-    parts = [_dnf(c) for c in f.children]
-    if isinstance(f, _Or):
-        return [clause for part in parts for clause in part]
-    out: list[tuple] = [()]
-    for part in parts:
-        out = [a + b for a in out for b in part]
-    return out
 
 
 # --------------------------------------------------------------------------- public API
