@@ -101,8 +101,8 @@ def runtime_for(model: str, net: Any, engine: str | None):
 
 def run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None,
                 solver: str = "cpsat", bounds: str = "symbolic") -> Any:
+    from bvverify.backends import ILP_BACKENDS as SOLVERS
     from bvverify.bounds import METHODS as BOUND_METHODS
-    from bvverify.engines.ilp_solvers import SOLVERS
 
     if bounds not in BOUND_METHODS:
         fail(f"--bounds {bounds!r}: expected one of {', '.join(BOUND_METHODS)}")

@@ -3,9 +3,11 @@
 Bounds (symbolic by default) fix every band the encoding needs: stable elements
 vanish, saturated sides need no binary, big-M constants and thresholds come
 from the bands. The solver's answer is then checked the way its arithmetic
-deserves (see ``ilp_solvers``): a ``violated`` is always an input replayed through
-the reference interpreter (and the runtime); from a floating-point solver a
-solution that does not replay is reported as ``unknown``, never as a verdict.
+deserves (the back-end's ``capabilities.exact``, see :mod:`bvverify.backends`): a
+``violated`` is always an input replayed through the reference interpreter (and the
+runtime); from a floating-point solver a solution that does not replay is reported as
+``unknown``, never as a verdict. ``timeout`` covers the whole call: bounds, encoding
+and every clause's solve draw on one :class:`~bvverify.backends.budget.Budget`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import time
 
 import numpy as np
 
+from bvverify.backends import get as get_backend
+from bvverify.backends.base import SPENT
+from bvverify.backends.budget import Budget
 from bvverify.bounds import METHODS as BOUND_METHODS
 from bvverify.bounds import tensor_bounds
 from bvverify.encoders.ilp import IlpLowering, add_clauses, condition_clauses
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
-from bvverify.engines.ilp_solvers import EXACT, solve
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
@@ -34,16 +38,20 @@ def _input_codes(lw: IlpLowering, values: list[int]) -> np.ndarray:
     return np.array(flat, dtype=np.int64).reshape(lw.inputs.shape)
 
 
-def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, timeout: float | None = None,
+def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, timeout: Budget | float | None = None,
                runtime: Runtime | None = None, prefer: np.ndarray | None = None,
                bounds: str = "symbolic", split: bool = True, steps: str = "auto") -> Verdict:
     """Decide ``prop`` exactly. With ``split`` (default) every clause of the output
     condition is its own integer program (no selector binaries; the most promising
     clause first, stopping at the first replayed counterexample). ``steps`` picks the
     step-function encoding (``auto``: the one measured faster for the solver)."""
-    steps = STEPS_FOR.get(solver, "rounding") if steps == "auto" else steps
+    budget = Budget.of(timeout)
     t0 = time.perf_counter()
+    backend = get_backend(solver)
+    steps = STEPS_FOR.get(solver, "rounding") if steps == "auto" else steps
     engine = f"ilp/{solver}"
+    if budget.expired():
+        return Verdict("unknown", engine, 0.0, reason=SPENT)
     clo, chi = code_box(net, prop)
     env = tensor_bounds(net, clo, chi, bounds)
     t_bounds = time.perf_counter() - t0
@@ -61,19 +69,18 @@ def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, time
     reasons = []
     solve_time = 0.0
     for group in groups:
-        left = None if timeout is None else timeout - (time.perf_counter() - t0)
-        if left is not None and left <= 0:
-            reasons.append("time limit reached")
+        if budget.expired():
+            reasons.append(SPENT)
             break
         model = lw.m.copy()
         add_clauses(model, group)
-        res = solve(model, solver, left)
+        res = backend.solve(model, budget)
         solve_time += res.seconds
         stats["solve_seconds"] = round(solve_time, 4)
         if res.status == "feasible":
             assert res.values is not None
             verdict = _violated(net, prop, _input_codes(lw, res.values), runtime, prefer, engine, t0, stats,
-                                exact=EXACT[solver])
+                                exact=backend.capabilities.exact)
             if verdict.status == "violated":
                 return verdict
             reasons.append(verdict.reason)

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bvverify.backends import ILP_BACKENDS as SOLVERS
 from bvverify.encoders.ilp import rounding_form
 from bvverify.engines.bv import verify_bv
 from bvverify.engines.ilp import BOUND_METHODS, verify_ilp
-from bvverify.engines.ilp_solvers import SOLVERS
 from bvverify.ir import ops
 from bvverify.ir.split import requant_channel
 from bvverify.properties.boxes import codes_of_box
