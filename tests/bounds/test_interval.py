@@ -11,10 +11,7 @@ from bvverify.bounds.interval import propagate
 from bvverify.engines.bounds import verify_bounds
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
-from tests.engines.test_bv_bruteforce import boxes, conditions, enumerate_box
-from tests.engines.test_bv_elementwise import add_nets, avgpool_nets
-from tests.engines.test_bv_elementwise import code_box as small_code_box
-from tests.ir_strategies import networks
+from tests.strategies import add_nets, avgpool_nets, boxes, conditions, enumerate_box, networks, small_code_box
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

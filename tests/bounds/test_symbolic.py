@@ -31,10 +31,18 @@ from bvverify.properties.boxes import code_box
 from bvverify.properties.robustness import load_data, robustness_property
 from bvverify.properties.spec import Property
 from bvverify.runtimes.base import StepTable, get_profile, step_table
-from tests.engines.test_bv_bruteforce import boxes, conditions, enumerate_box
-from tests.engines.test_bv_elementwise import add_nets, avgpool_nets
-from tests.engines.test_bv_elementwise import code_box as small_code_box
-from tests.ir_strategies import dense_block, networks, requant, zero_points
+from tests.strategies import (
+    add_nets,
+    avgpool_nets,
+    boxes,
+    conditions,
+    dense_block,
+    enumerate_box,
+    networks,
+    requant,
+    small_code_box,
+    zero_points,
+)
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 BENCH = Path(os.environ.get("BVVERIFY_BENCHMARKS") or Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmarks")

@@ -21,9 +21,7 @@ from bvverify.bounds.relax import points_relaxations
 from bvverify.bounds.symbolic import Box, Taps, output_linear_lower, propagate_symbolic, symbolic_bounds
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
-from tests.engines.test_bv_bruteforce import enumerate_box
-from tests.engines.test_bv_elementwise import add_nets, avgpool_nets, code_box
-from tests.ir_strategies import requant, zero_points
+from tests.strategies import add_nets, avgpool_nets, enumerate_box, requant, small_code_box, zero_points
 
 SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -91,7 +89,7 @@ def chains(draw):
     """(net, code box): a generated AvgPool2d / Add net, maybe with a front, maybe with a tail."""
     base = draw(st.one_of(avgpool_nets(), add_nets()))
     core = draw(fronts(base)) if draw(st.booleans()) else base
-    clo, chi = code_box(draw, core)
+    clo, chi = small_code_box(draw, core)
     net = draw(tails(core)) if draw(st.integers(0, 3)) else core
     return net, clo, chi
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.properties.test_robustness import tiny_net
+from tests.strategies import tiny_net
 
 
 def run(*args, ok=(0,)):

@@ -9,6 +9,8 @@ Every engine path must give the enumerated truth, and both outcomes must occur.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -19,10 +21,12 @@ from bvverify.engines.equiv import EquivError, equiv_property, pair_network, ver
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import codes_of_box
-from tests.engines.test_bv_bruteforce import boxes, enumerate_box
-from tests.ir_strategies import networks
+from bvverify.properties.spec import Property
+from tests.strategies import Tally, boxes, enumerate_box, networks
 
 N_CASES = 80
+BALANCE = {"holds": 0.2, "violated": 0.1}  # floors on the outcome shares (65 holds, 15 violated of 80 measured)
+FLOORS = {"argmax holds": 1, "argmax violated": 1, "within holds": 1, "within violated": 1}
 
 
 @st.composite
@@ -68,34 +72,67 @@ def truth(a: QNetwork, b: QNetwork, points: np.ndarray, within: int | None) -> b
     return bool(np.any(np.abs(oa - ob) > within))
 
 
-def test_equiv_matches_enumeration() -> None:
-    counts = {"holds": 0, "violated": 0, "within": 0, "argmax": 0, "argmax violated": 0, "within violated": 0}
+@dataclass(frozen=True)
+class EquivCase:
+    a: QNetwork
+    b: QNetwork
+    kind: str  # how b was made from a
+    within: int | None  # None: a different argmax; K: outputs more than K codes apart
+    prop: Property
+    want: bool  # enumeration: some point of the box makes them disagree
+    clo: np.ndarray
+    chi: np.ndarray
+
+
+def equiv_case(a: QNetwork, data: st.DataObject) -> EquivCase:
+    kind = data.draw(st.sampled_from(["pairs", "weight", "row", "same"]))
+    b = twin(a, kind, data.draw(st.integers(0, 2**31)))
+    within = data.draw(st.sampled_from([None, None, None, 0, 1, 3]))
+    lo, hi = data.draw(boxes(a))
+    clo, chi = codes_of_box(a, lo, hi)
+    want = truth(a, b, enumerate_box(clo, chi), within)
+    return EquivCase(a, b, kind, within, equiv_property(a, b, lo, hi, within, codes=a.integer_input), want, clo, chi)
+
+
+@functools.cache
+def equiv_cases() -> tuple[EquivCase, ...]:
+    """N_CASES pairs and questions, the same ones on every run (derandomized)."""
+    cases: list[EquivCase] = []
 
     @settings(max_examples=N_CASES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(st.one_of(affine_nets(), networks()), st.data())
-    def inner(a: QNetwork, data: st.DataObject) -> None:
-        kind = data.draw(st.sampled_from(["pairs", "weight", "row", "same"]))
-        b = twin(a, kind, data.draw(st.integers(0, 2**31)))
-        within = data.draw(st.sampled_from([None, None, None, 0, 1, 3]))
-        lo, hi = data.draw(boxes(a))
-        clo, chi = codes_of_box(a, lo, hi)
-        want = truth(a, b, enumerate_box(clo, chi), within)
-        prop = equiv_property(a, b, lo, hi, within, codes=a.integer_input)
-        for engine, solver, samples in (("ilp", "cpsat", 0), ("ilp", "highs", 0), ("bv", "cpsat", 0), ("ilp", "cpsat", 64)):
-            v = verify_equiv(a, b, prop, engine, solver, timeout=120, samples=samples)
-            assert v.status != "unknown", f"{engine}/{solver}: {v.reason}"
-            assert (v.status == "violated") == want, f"{engine}/{solver} says {v.status}, enumeration says {want}"
-            if v.counterexample is not None:
-                assert np.all(v.counterexample.codes >= clo) and np.all(v.counterexample.codes <= chi)
-        counts["violated" if want else "holds"] += 1
-        counts["argmax" if within is None else "within"] += 1
-        counts[("argmax" if within is None else "within") + " violated"] += int(want)
+    def draw(a: QNetwork, data: st.DataObject) -> None:
+        cases.append(equiv_case(a, data))
 
-    inner()
-    print(f"equiv vs enumeration: {counts}")
-    assert counts["holds"] >= 5 and counts["violated"] >= 5, counts
-    assert counts["argmax violated"] >= 1 and counts["within violated"] >= 1, counts
-    assert counts["within"] - counts["within violated"] >= 1 and counts["argmax"] - counts["argmax violated"] >= 1, counts
+    draw()
+    return tuple(cases)
+
+
+def run_equiv(case: EquivCase, engine: str, solver: str | None, samples: int):
+    return verify_equiv(case.a, case.b, case.prop, engine, solver or "cpsat", timeout=120, samples=samples)
+
+
+@pytest.mark.parametrize("engine, solver, samples", [("ilp", "cpsat", 0), ("ilp", "highs", 0), ("bv", None, 0),
+                                                     ("ilp", "cpsat", 64)],
+                         ids=["ilp-cpsat", "ilp-highs", "bv", "ilp-cpsat-sampling"])
+def test_equiv_matches_enumeration(engine: str, solver: str | None, samples: int) -> None:
+    for i, case in enumerate(equiv_cases()):
+        v = run_equiv(case, engine, solver, samples)
+        tag = f"case {i} ({case.kind} twin, within={case.within}): {engine}/{solver}"
+        assert v.status != "unknown", f"{tag}: {v.reason}"
+        assert (v.status == "violated") == case.want, f"{tag} says {v.status}, enumeration says {case.want}"
+        if v.counterexample is not None:
+            assert np.all(v.counterexample.codes >= case.clo) and np.all(v.counterexample.codes <= case.chi), tag
+
+
+def test_equiv_cases_are_balanced() -> None:
+    """Both outcomes are common, and each question (argmax, within K) has both outcomes."""
+    tally = Tally("equiv vs enumeration")
+    for case in equiv_cases():
+        question = "argmax" if case.within is None else "within"
+        outcome = "violated" if case.want else "holds"
+        tally.add(outcome, question, f"{question} {outcome}")
+    tally.require(shares=BALANCE, **FLOORS)
 
 
 def test_pair_network_is_both_networks() -> None:
@@ -158,7 +195,7 @@ def test_structural_shortcut_is_sound() -> None:
     enumeration of the box agrees; and it does fire (near inputs where no pair sum can saturate)."""
     from bvverify.engines.equiv import same_integers_on_box
 
-    fired = {"yes": 0, "no": 0}
+    fired = Tally("same_integers_on_box")
 
     @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(st.one_of(affine_nets(), networks()), st.data())
@@ -167,11 +204,11 @@ def test_structural_shortcut_is_sound() -> None:
         lo, hi = data.draw(boxes(a))
         clo, chi = codes_of_box(a, lo, hi)
         if same_integers_on_box(a, b, clo, chi):
-            fired["yes"] += 1
+            fired.add("yes")
             pts = enumerate_box(clo, chi)
             assert np.array_equal(a.evaluate_codes(pts), b.evaluate_codes(pts))
         else:
-            fired["no"] += 1
+            fired.add("no")
 
     inner()
-    assert fired["yes"] >= 5 and fired["no"] >= 1, fired
+    fired.require(yes=30, no=5)  # 63 and 17 of 80 measured

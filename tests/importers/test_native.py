@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 import bvverify
 from bvverify.errors import ModelFormatError
-from tests.ir_strategies import inputs_for, networks
+from tests.strategies import inputs_for, networks
 
 
 def _same_nodes(a, b):

@@ -22,31 +22,12 @@ import bvverify  # noqa: E402
 from bvverify.importers import torch_check  # noqa: E402
 from bvverify.importers.torch_check import RuntimeMismatchError, require_agreement, self_check  # noqa: E402
 from bvverify.runtimes.target import host, natural, parse  # noqa: E402
+from tests.strategies.torch_models import SAT_INPUT, saturating_linear  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[2]
 HOST = host()
 FORCED_AVX2 = {"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
-
-
-class Saturating(torch.nn.Module):
-    """One Linear whose adjacent weights 127, 127 meet input codes 255, 255: the pair sum 64,770
-    saturates to 32,767 on fbgemm without VNNI (output code 33 instead of 65)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        from torch.ao.nn.quantized import Linear
-
-        self.lin = Linear(4, 2)
-        w = torch.quantize_per_tensor(torch.tensor([[127.0, 127.0, 0, 0], [1.0, -2.0, 3.0, 4.0]]), 1.0, 0, torch.qint8)
-        self.lin.set_weight_bias(w, None)
-        self.lin.scale, self.lin.zero_point = 1000.0, 0
-
-    def forward(self, x):
-        return torch.dequantize(self.lin(torch.quantize_per_tensor(x, 1.0, 0, torch.quint8)))
-
-
-SAT_INPUT = np.array([[255.0, 255.0, 0.0, 0.0], [255.0, 255.0, 255.0, 255.0], [3.0, 1.0, 4.0, 1.0]], np.float32)
 
 
 def _torch_in_process(code: str, env: dict[str, str]) -> dict:
@@ -61,14 +42,14 @@ def test_fbgemm_variable_really_switches_and_targets_model_it() -> None:
     """FBGEMM_ENABLE_INSTRUCTIONS=AVX2 in a fresh process makes torch saturate (33, not 65); the
     interpreter gives the same integers for the avx2 target and the exact ones for avx512-vnni."""
     code = ("import json, numpy as np, torch, warnings; warnings.filterwarnings('ignore');"
-            "from tests.importers.test_targets import Saturating, SAT_INPUT; from bvverify.runtimes.target import host;"
+            "from tests.strategies.torch_models import saturating_linear, SAT_INPUT; from bvverify.runtimes.target import host;"
             "torch.backends.quantized.engine = 'fbgemm';"
-            "y = Saturating()(torch.from_numpy(SAT_INPUT)).numpy() / 1000.0;"
+            "y = saturating_linear()(torch.from_numpy(SAT_INPUT)).numpy() / 1000.0;"
             "print(json.dumps({'host': host().name, 'codes': np.rint(y).astype(int).tolist()}))")
     forced = _torch_in_process(code, FORCED_AVX2)
     assert parse(forced["host"]).pair_saturation
     assert forced["codes"][0][0] == 33  # saturated: 32767 / 1000
-    model = Saturating()
+    model = saturating_linear()
     for target, first in (("avx2", 33), ("avx512-vnni", 65)):
         net = bvverify.from_torch(model, SAT_INPUT[:1], engine="fbgemm", target=target, check=0)
         codes = net.evaluate(SAT_INPUT)
@@ -80,7 +61,7 @@ def test_fbgemm_variable_really_switches_and_targets_model_it() -> None:
 def test_self_check_passes_for_the_host_and_names_the_layer_for_a_wrong_target() -> None:
     """Import for the host: the self-check runs and agrees. A model imported for the wrong target
     (the injected semantic bug) is refused with the first layer that differs named."""
-    model = Saturating()
+    model = saturating_linear()
     net = bvverify.from_torch(model, SAT_INPUT[:1], engine="fbgemm")  # the on-import check runs here
     assert net.meta["target"] == HOST.name
     traced = torch.jit.trace(model, torch.from_numpy(SAT_INPUT[:1]))
@@ -107,7 +88,7 @@ def test_import_refuses_when_torch_disagrees(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(target_module, "host", lambda: other)  # what "host" resolves to
     monkeypatch.setattr(torch_importer, "host", lambda: other)  # what the importer checks against
     with pytest.raises(RuntimeMismatchError, match="disagrees with torch on this machine"):
-        bvverify.from_torch(Saturating(), SAT_INPUT[:1], engine="fbgemm")
+        bvverify.from_torch(saturating_linear(), SAT_INPUT[:1], engine="fbgemm")
 
 
 @pytest.mark.skipif(HOST.pair_saturation, reason="the host already runs fbgemm's AVX2 path in the main run")
@@ -132,7 +113,7 @@ def test_inspect_check_reports_counts_per_layer(tmp_path: Path) -> None:
     from bvverify.cli import app
 
     path = tmp_path / "sat.pt"
-    torch.jit.save(torch.jit.trace(Saturating(), torch.from_numpy(SAT_INPUT[:1])), str(path))
+    torch.jit.save(torch.jit.trace(saturating_linear(), torch.from_numpy(SAT_INPUT[:1])), str(path))
     res = CliRunner().invoke(app, ["inspect", str(path), "--qengine", "fbgemm", "--check", "300", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
@@ -142,7 +123,7 @@ def test_inspect_check_reports_counts_per_layer(tmp_path: Path) -> None:
 
 
 def test_check_inputs_cover_corners_and_ties() -> None:
-    net = bvverify.from_torch(Saturating(), SAT_INPUT[:1], engine="fbgemm", check=0)
+    net = bvverify.from_torch(saturating_linear(), SAT_INPUT[:1], engine="fbgemm", check=0)
     x = torch_check.check_inputs(net, 400)
     codes = net.quantize_input(x)
     assert codes.min() == 0 and codes.max() == 255 and (codes == 255).all(axis=1).any()

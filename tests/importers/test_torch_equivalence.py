@@ -1,6 +1,6 @@
 """Property-based equivalence: bvverify's integer interpreter vs torch's quantized CPU kernels.
 
-Hypothesis draws small quantized torch models (``tests/strategies.py``), converts them under
+Hypothesis draws small quantized torch models (``tests/strategies/torch_models.py``), converts them under
 each quantized engine (eager ``prepare``/``convert`` and FX ``convert_fx``), imports them with
 :func:`bvverify.from_torch` and compares ``net.dequantize(net.evaluate(x))`` with the torch
 model's float32 output, bit for bit, on inputs that include saturating values and exact ties
@@ -37,6 +37,7 @@ from bvverify.runtimes.target import host  # noqa: E402
 from bvverify.runtimes.target import parse as parse_target  # noqa: E402
 from tests.strategies import (  # noqa: E402
     ENGINES,
+    REFUSALS,
     ModelSpec,
     QConfigSpec,
     Stage,
@@ -52,11 +53,6 @@ HOST = host()  # the target torch computes in this process (FBGEMM_ENABLE_INSTRU
 BATCH = 2000
 CORE_FAMILIES = ("mlp", "cnn", "avgpool", "add", "cat")
 PROVISIONAL: dict[str, str] = {}  # families whose runtime formulas are not yet measured (none now)
-
-# Configurations the importer refuses on purpose, because torch's result there was measured to differ
-# from any exact model (or to be nondeterministic): a generated model hitting one is counted, not compared.
-REFUSALS = ("int32 bias overflows", "nonzero weight zero points", "runs on oneDNN (x86 engine) and", "with a 1x1 kernel",
-            "64 or more channels", "different memory formats", "qnnpack add", "(torch refuses it)")
 
 
 def _new_stats() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bvverify.ir import interp, ops
 from bvverify.ir.ranges import intervals
-from tests.ir_strategies import inputs_for, networks
+from tests.strategies import inputs_for, networks
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 

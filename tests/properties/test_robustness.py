@@ -5,18 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bvverify.ir import ops
-from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.robustness import DataError, load_data, robustness_property, targeted, untargeted
-
-
-def tiny_net(integer_input: bool = False) -> QNetwork:
-    q = None if integer_input else ops.InputQuantizer(0.1, 10, "torch_fma")
-    w = np.array([[1, 0], [0, 1], [1, 1]])
-    nodes = (ops.Dense("acc", ("input",), w, np.zeros(3, np.int64), 10 if q else 0),
-             ops.Requantize("out", ("acc",), "pow2", {"shift": np.int64(0)}, 0, 255))
-    return QNetwork(ops.InputSpec((2,), 0, 255, q), nodes, ops.OutputSpec("out", 0.5, 0))
+from tests.strategies import tiny_net
 
 
 def test_untargeted_tie_rule():

@@ -121,3 +121,12 @@ def inputs_for(net: QNetwork, n: int, seed: int) -> np.ndarray:
     q = net.input.quantizer
     span = 300 * q.scale
     return rng.uniform(-span, span, shape).astype(np.float32)
+
+
+def tiny_net(integer_input: bool = False) -> QNetwork:
+    """A fixed 2-input, 3-output network (outputs x0, x1, x0 + x1) for end-to-end tests."""
+    q = None if integer_input else ops.InputQuantizer(0.1, 10, "torch_fma")
+    w = np.array([[1, 0], [0, 1], [1, 1]])
+    nodes = (ops.Dense("acc", ("input",), w, np.zeros(3, np.int64), 10 if q else 0),
+             ops.Requantize("out", ("acc",), "pow2", {"shift": np.int64(0)}, 0, 255))
+    return QNetwork(ops.InputSpec((2,), 0, 255, q), nodes, ops.OutputSpec("out", 0.5, 0))
