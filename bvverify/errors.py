@@ -1,8 +1,11 @@
-"""One exception tree for everything bvverify reports to a user.
+"""One exception tree for everything bvverify raises.
 
-The CLI turns any ``BvverifyError`` into a single line and exit code 2; anything
-else escaping is a bug. Leaves also subclass a builtin so callers can catch them
-the usual way.
+Two kinds, told apart because a user must act differently on them: a
+``BvverifyError`` is bad input (the CLI prints one line, exit code 2); an
+``InternalError`` (also a ``BvverifyError``) is a broken invariant inside bvverify,
+such as a counterexample that does not replay: a bug to report, exit code
+``INTERNAL_EXIT``. Anything else escaping the library is a bug too. Leaves also
+subclass a builtin so callers can catch them the usual way.
 """
 
 from __future__ import annotations
@@ -10,6 +13,13 @@ from __future__ import annotations
 
 class BvverifyError(Exception):
     """Root of all user-facing errors (bad files, bad parameters, bad inputs)."""
+
+
+INTERNAL_EXIT = 70  # sysexits' EX_SOFTWARE: distinct from verdicts (0, 1, 3) and from bad input (2)
+
+
+class InternalError(BvverifyError, RuntimeError):
+    """A broken invariant inside bvverify (never the user's input): a bug to report."""
 
 
 class ModelFormatError(BvverifyError, ValueError):

@@ -1,7 +1,9 @@
 """The ``bvverify`` command line: one module per command, shared options in ``app``.
 
-Every :class:`~bvverify.errors.BvverifyError` becomes one line on stderr and exit code 2;
-``--json`` prints one JSON document on stdout.
+Bad input (a :class:`~bvverify.errors.BvverifyError`) becomes one line on stderr and exit
+code 2; a bug (an :class:`~bvverify.errors.InternalError`, or any other exception escaping)
+says so, prints what to report and exits with ``INTERNAL_EXIT`` (70), so a script never
+mistakes a bvverify bug for a bad file or a verdict. ``--json`` prints one JSON document on stdout.
 """
 
 from __future__ import annotations
@@ -18,16 +20,45 @@ from bvverify.cli import (  # noqa: F401  (each module registers its command on 
     verify_cmd,
 )
 from bvverify.cli.app import app, err
-from bvverify.errors import BvverifyError
+from bvverify.errors import INTERNAL_EXIT, BvverifyError, InternalError
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point: user errors are one line and exit 2; bugs are reported as bugs (exit 70)."""
     try:
         app()
+    except InternalError as e:
+        report_bug(e, trace=False)
     except BvverifyError as e:
         err.print(f"bvverify: error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # anything else escaping the library is a bug, not bad input
+        report_bug(e, trace=True)
+
+
+def report_bug(e: BaseException, trace: bool) -> None:
+    """Say it is a bug, and what a useful report holds."""
+    import platform
+    import traceback
+
+    from bvverify import __version__
+
+    try:
+        from bvverify.runtimes.target import host
+
+        cpu = str(host())
+    except Exception:  # the report must not fail on a second bug
+        cpu = "unknown"
+    if trace:
+        err.print("".join(traceback.format_exception(e)), markup=False, highlight=False, soft_wrap=True)
+    err.print(f"bvverify: internal error (a bug in bvverify, not in your input): {type(e).__name__}: {e}",
+              markup=False, highlight=False, soft_wrap=True)
+    err.print(f"Please report it with: the command line, the model and property files if you can share them, and "
+              f"bvverify {__version__}, Python {platform.python_version()}, {platform.platform()}, CPU target {cpu}.",
+              markup=False, highlight=False, soft_wrap=True)
+    sys.exit(INTERNAL_EXIT)
 
 
 __all__ = ["app", "main"]

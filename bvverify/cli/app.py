@@ -76,7 +76,8 @@ SolverOpt = typer.Option(None, "--solver", help="ILP back-end for --engine ilp: 
 BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
                          "exact encodings (bv, ilp): symbolic "
                          "(DeepPoly-style back-substitution; default) or interval.")
-TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query before the verdict is 'unknown'.")
+TimeoutOpt = typer.Option(300.0, "--timeout", help="Seconds per query, everything included (bounds, encoding, solving), "
+                          "before the verdict is 'unknown'.")
 ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result file (sat/unsat/timeout/unknown + witness).")
 
 
@@ -99,28 +100,21 @@ def runtime_for(model: str, net: Any, engine: str | None):
 
 
 
-def run_engine(engine: str, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None,
-                solver: str = "cpsat", bounds: str = "symbolic") -> Any:
-    from bvverify.backends import ILP_BACKENDS as SOLVERS
-    from bvverify.bounds import METHODS as BOUND_METHODS
+def engine_options(engine: str, solver: str | None = None, bounds: str = "symbolic") -> Any:
+    """The typed options of a run, checked once here: a wrong or inapplicable option is one line, exit 2."""
+    from bvverify.engines.config import EngineOptions, OptionError
 
-    if bounds not in BOUND_METHODS:
-        fail(f"--bounds {bounds!r}: expected one of {', '.join(BOUND_METHODS)}")
-    if engine == "bounds":
-        from bvverify.engines.bounds import verify_bounds
+    try:
+        return EngineOptions(engine, solver=solver, bounds=bounds)
+    except OptionError as e:
+        fail(str(e))
 
-        return verify_bounds(net, prop, runtime=runtime, prefer=prefer, method=bounds)
-    if engine == "ilp":
-        if solver not in SOLVERS:
-            fail(f"--solver {solver!r}: unknown ILP solver (available: {', '.join(SOLVERS)})")
-        from bvverify.engines.ilp import verify_ilp
 
-        return verify_ilp(net, prop, solver=solver, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
-    if engine != "bv":
-        fail(f"--engine {engine!r}: unknown verification engine (available: bv, ilp, bounds)")
-    from bvverify.engines.bv import verify_bv
+def run_engine(options: Any, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None) -> Any:
+    """One query through the engine registry, within one budget of ``timeout`` seconds for all of it."""
+    from bvverify.engines.registry import verify
 
-    return verify_bv(net, prop, timeout=timeout, runtime=runtime, prefer=prefer, bounds=bounds)
+    return verify(net, prop, options, timeout, runtime, prefer)
 
 
 def outputs_are(net: Any) -> str:
@@ -168,13 +162,6 @@ def check_timeout(seconds: float) -> None:
     """A time limit is a finite positive number of seconds."""
     if not math.isfinite(seconds) or seconds <= 0:
         fail(f"--timeout {seconds:g}: expected a positive number of seconds")
-
-
-def solver_for(engine: str, solver: str | None) -> str:
-    """The ILP back-end; --solver with another engine is an error, not silently ignored."""
-    if solver is not None and engine != "ilp":
-        fail(f"--solver {solver} applies to --engine ilp only (this run uses --engine {engine})")
-    return solver or "cpsat"
 
 
 def print_table(table: Table) -> None:

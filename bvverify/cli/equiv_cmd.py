@@ -19,6 +19,7 @@ from bvverify.cli.app import (
     TargetOpt,
     app,
     check_timeout,
+    engine_options,
     err,
     fail,
     load_model,
@@ -26,7 +27,6 @@ from bvverify.cli.app import (
     parse_floats,
     parse_indices,
     runtime_for,
-    solver_for,
 )
 from bvverify.engines.results import verdict_doc
 
@@ -61,7 +61,7 @@ def equiv(
     if engine not in ("ilp", "bv"):
         fail(f"--engine {engine!r}: equiv runs on the exact engines ilp and bv")
     check_timeout(timeout)
-    solver = solver_for(engine, solver)
+    options = engine_options(engine, solver)
     if targets is not None:
         names: list[str] = []
         for part in (t.strip() for t in targets.split(",") if t.strip()):
@@ -87,7 +87,8 @@ def equiv(
     if prop_path is not None:
         from bvverify.properties.vnnlib import read_vnnlib
 
-        prop = read_vnnlib(prop_path, int(np.prod(a.input.shape)), int(np.prod(a.output_shape)), "codes")
+        prop = read_vnnlib(prop_path, int(np.prod(a.input.shape)), int(np.prod(a.output_shape)), "codes",
+                           input_only=True)
         queries.append((str(prop_path), prop.lo.reshape(a.input.shape), prop.hi.reshape(a.input.shape), False, None))
     else:
         from bvverify.bundled import BUNDLED, test_images
@@ -114,7 +115,7 @@ def equiv(
     for name, lo, hi, codes, prefer in queries:
         try:
             prop = equiv_property(a, b, lo, hi, within, codes, name)
-            v = verify_equiv(a, b, prop, engine, solver, timeout, runtimes, prefer)
+            v = verify_equiv(a, b, prop, options, timeout, runtimes, prefer)
         except EquivError as e:
             fail(str(e))
         doc = {"query": name, **verdict_doc(v)}

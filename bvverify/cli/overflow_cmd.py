@@ -52,7 +52,8 @@ def overflow(
     else:
         from bvverify.properties.vnnlib import read_vnnlib
 
-        prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), outputs_are(net))
+        prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), outputs_are(net),
+                           input_only=True)
         lo, hi = code_box(net, prop)
     results = check_overflow(net, lo, hi, timeout)
     docs = [{"layer": r.node, "overflow": r.status, "how": r.how, "acc_min_bound": r.acc_min, "acc_max_bound": r.acc_max,

@@ -24,6 +24,7 @@ from bvverify.cli.app import (
     app,
     check_timeout,
     check_writable,
+    engine_options,
     err,
     fail,
     load_model,
@@ -34,7 +35,6 @@ from bvverify.cli.app import (
     print_table,
     run_engine,
     runtime_for,
-    solver_for,
 )
 from bvverify.engines.results import verdict_doc, write_vnncomp_result
 
@@ -77,7 +77,7 @@ def robust(
         fail(f"--eps-unit {eps_unit!r}: expected codes or float")
     if clip is not None and eps_unit != "float":
         fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
-    solver = solver_for(engine, solver)
+    options = engine_options(engine, solver, bounds)
     net = load_model(model, input_shape, qengine, bits, input_bits, target)
     if eps_unit == "float" and net.integer_input:
         fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
@@ -125,7 +125,7 @@ def robust(
                 if result_file is not None:
                     write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
                 continue
-            v = run_engine(engine, net, prop, timeout, runtime, prefer=xs[i], solver=solver, bounds=bounds)
+            v = run_engine(options, net, prop, timeout, runtime, prefer=xs[i])
             doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
             rows.append(doc)
             note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")

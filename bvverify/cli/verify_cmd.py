@@ -25,12 +25,12 @@ from bvverify.cli.app import (
     app,
     check_timeout,
     check_writable,
+    engine_options,
     load_model,
     out,
     outputs_are,
     run_engine,
     runtime_for,
-    solver_for,
 )
 from bvverify.engines.results import verdict_doc, write_vnncomp_result
 
@@ -57,14 +57,14 @@ def verify(
     from bvverify.properties.vnnlib import read_vnnlib
 
     check_timeout(timeout)
-    solver = solver_for(engine, solver)
+    options = engine_options(engine, solver, bounds)
     if result_file is not None:
         check_writable(result_file)
     net = load_model(model, input_shape, qengine, bits, input_bits, target)
     over = outputs_are(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
     runtime = runtime_for(model, net, qengine)
-    v = run_engine(engine, net, prop, timeout, runtime, solver=solver, bounds=bounds)
+    v = run_engine(options, net, prop, timeout, runtime)
     if result_file is not None:
         write_vnncomp_result(result_file, v, net.integer_input, over)
     doc = {"model": model, "property": str(prop_path), "outputs_are": over, **verdict_doc(v)}

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bvverify.errors import InternalError
+
 
 @dataclass
 class Lin:
@@ -87,7 +89,7 @@ class IntModel:
 
     def new_var(self, lo: int, hi: int, name: str) -> Lin:
         if lo > hi:
-            raise AssertionError(f"internal error: empty domain [{lo}, {hi}] for {name}")
+            raise InternalError(f"empty domain [{lo}, {hi}] for {name}")
         self.lo.append(int(lo))
         self.hi.append(int(hi))
         self.names.append(name)
@@ -116,7 +118,7 @@ class IntModel:
         if lo is None and hi is None:
             return
         if lin.is_const() and when is None:
-            raise AssertionError("internal error: an infeasible constant constraint")
+            raise InternalError("an infeasible constant constraint")
         self.constraints.append(Constraint(lin, lo, hi, when))
 
     def eq(self, a: Lin, b: Lin) -> None:

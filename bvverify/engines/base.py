@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bvverify.errors import BvverifyError
+from bvverify.errors import InternalError
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box, float_region, floats_for_codes
 from bvverify.properties.spec import Property
@@ -22,8 +22,12 @@ STATUSES = ("holds", "violated", "unknown")
 Runtime = Callable[[np.ndarray], np.ndarray]  # model-domain inputs [N, ...] -> output codes [N, ...] of the real runtime
 
 
-class ReplayError(BvverifyError, RuntimeError):
+class ReplayError(InternalError):
     """A solver's counterexample did not replay: a bug in bvverify, reported loudly."""
+
+
+class VerdictError(InternalError, ValueError):
+    """A verdict built with a status that does not exist: an engine bug."""
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Verdict:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"unknown verdict status {self.status!r}")
+            raise VerdictError(f"unknown verdict status {self.status!r}")
         if self.status == "violated" and (self.counterexample is None or not self.counterexample.replayed_by):
             raise ReplayError("a 'violated' verdict needs a replayed counterexample")
 
@@ -59,18 +63,18 @@ def replay(net: QNetwork, prop: Property, codes: np.ndarray, runtime: Runtime | 
     deq = net.dequantize(out) if net.output.scale is not None else None
     y = (deq if prop.output.over == "dequantized" and deq is not None else out).ravel()
     if not prop.output.holds(y):
-        raise ReplayError("internal error: the solver's counterexample does not violate the property in the "
+        raise ReplayError("the solver's counterexample does not violate the property in the "
                           f"reference interpreter (output {out.ravel().tolist()})")
     clo, chi = code_box(net, prop)
     if np.any(codes < clo) or np.any(codes > chi):
-        raise ReplayError("internal error: counterexample codes lie outside the input box")
+        raise ReplayError("counterexample codes lie outside the input box")
     flo, fhi = float_region(net, prop)
     x = floats_for_codes(net, codes, flo, fhi, prefer)
     if np.any(x < flo) or np.any(x > fhi):
-        raise ReplayError("internal error: counterexample input lies outside the input box")
+        raise ReplayError("counterexample input lies outside the input box")
     again = net.evaluate(x[None] if not net.integer_input else x.astype(np.int64)[None])[0]
     if not np.array_equal(again, out):
-        raise ReplayError("internal error: the counterexample's float input does not reproduce its codes")
+        raise ReplayError("the counterexample's float input does not reproduce its codes")
     cex = Counterexample(x if not net.integer_input else codes, codes, out, deq, ["interpreter"])
     if runtime is not None:
         got = np.asarray(runtime(x[None]))[0]

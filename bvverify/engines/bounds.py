@@ -16,10 +16,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from bvverify.backends.budget import Budget
 from bvverify.bounds import METHODS
 from bvverify.bounds.interval import propagate
 from bvverify.bounds.symbolic import SymbolicBounds, output_linear_lower, symbolic_bounds
 from bvverify.engines.base import Runtime, Verdict, replay
+from bvverify.engines.config import OptionError
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Linear, Property
@@ -59,13 +61,21 @@ def _ruled_out_atoms(net: QNetwork, prop: Property, atoms: list[Linear], ylo: li
 
 
 def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
-                  prefer: np.ndarray | None = None, method: str = "symbolic") -> Verdict:
+                  prefer: np.ndarray | None = None, method: str = "symbolic",
+                  timeout: Budget | float | None = None) -> Verdict:
+    """Decide from bounds alone. The budget is checked between phases (a propagation, once
+    started, runs to its end: it is polynomial and measured in milliseconds here)."""
     if method not in METHODS:
-        raise ValueError(f"bounds method {method!r}: use one of {', '.join(METHODS)}")
+        raise OptionError(f"bounds method {method!r}: use one of {', '.join(METHODS)}")
+    budget = Budget.of(timeout)
     t0 = time.perf_counter()
+    if budget.expired():
+        return Verdict("unknown", "bounds", 0.0, reason="time limit reached")
     clo, chi = code_box(net, prop)
     state = symbolic_bounds(net, clo, chi) if method == "symbolic" else None
     env = state.bounds if state is not None else propagate(net, clo, chi)
+    if budget.expired():
+        return Verdict("unknown", "bounds", time.perf_counter() - t0, reason="time limit reached (in the bounds)")
     olo, ohi = env[net.output.name]
     ylo, yhi = output_value_bounds(net, olo, ohi, prop.output.over)
     atoms = [lin for clause in prop.output.clauses for lin in clause]

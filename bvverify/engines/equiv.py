@@ -16,7 +16,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from bvverify.backends.budget import Budget
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
+from bvverify.engines.config import EngineOptions
+from bvverify.engines.registry import verify
 from bvverify.errors import BvverifyError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -184,15 +187,20 @@ def _sampled_violation(pair: QNetwork, prop: Property, samples: int, seed: int =
     return None
 
 
-def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, engine: str = "ilp", solver: str = "cpsat",
-                 timeout: float | None = None, runtimes: tuple[Runtime | None, Runtime | None] = (None, None),
-                 prefer: np.ndarray | None = None, bounds: str = "symbolic", samples: int = 2000,
-                 seed: int = 0) -> Verdict:
+def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, options: EngineOptions | None = None,
+                 timeout: Budget | float | None = None,
+                 runtimes: tuple[Runtime | None, Runtime | None] = (None, None),
+                 prefer: np.ndarray | None = None, samples: int = 2000, seed: int = 0) -> Verdict:
     """Decide whether ``a`` and ``b`` can disagree on ``prop``'s box. ``holds``: they cannot.
 
     ``samples`` random points of the code box (its two extreme corners first) are run
     through both networks before any solver: two deployments that differ usually differ
-    somewhere cheap to find. Only an exact disagreement counts, and it is replayed."""
+    somewhere cheap to find. Only an exact disagreement counts, and it is replayed. The
+    exact engine (``options``: ilp or bv) gets what is left of the one budget."""
+    options = options or EngineOptions()
+    if options.engine not in ("ilp", "bv"):
+        raise EquivError(f"engine {options.engine!r}: equiv runs on the exact engines ilp and bv")
+    budget = Budget.of(timeout)
     pair = pair_network(a, b)
     t0 = time.perf_counter()
     clo, chi = code_box(pair, prop)
@@ -201,20 +209,11 @@ def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, engine: str = "ilp", 
                        reason="the networks differ only in int16 pair saturation, and no pair sum can leave int16 on "
                               "this box: they compute the same integers", stats={"phase": "structure"})
     hit = _sampled_violation(pair, prop, samples, seed)
-    left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)  # the solver gets what is left
     if hit is not None:
         cex = replay(pair, prop, hit, None, prefer)
         v = Verdict("violated", "sampling", time.perf_counter() - t0, counterexample=cex, stats={"samples": samples})
-    elif engine == "ilp":
-        from bvverify.engines.ilp import verify_ilp
-
-        v = verify_ilp(pair, prop, solver=solver, timeout=left, prefer=prefer, bounds=bounds)
-    elif engine == "bv":
-        from bvverify.engines.bv import verify_bv
-
-        v = verify_bv(pair, prop, timeout=left, prefer=prefer, bounds=bounds)
     else:
-        raise EquivError(f"engine {engine!r}: equiv runs on the exact engines ilp and bv")
+        v = verify(pair, prop, options, budget, None, prefer)
     v.engine = f"equiv/{v.engine}"
     cex = v.counterexample
     if cex is not None:
@@ -223,7 +222,7 @@ def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, engine: str = "ilp", 
         for side, net, rt, want in (("a", a, runtimes[0], flat[:n]), ("b", b, runtimes[1], flat[n:])):
             x = cex.input[None] if not net.integer_input else np.asarray(cex.codes)[None]
             if not np.array_equal(net.evaluate(x)[0].ravel(), want):
-                raise ReplayError(f"internal error: model {side} alone does not reproduce the pair's output codes")
+                raise ReplayError(f"model {side} alone does not reproduce the pair's output codes")
             if rt is not None:
                 got = np.asarray(rt(np.asarray(cex.input, np.float32)[None]))[0].ravel()
                 if not np.array_equal(got, want):

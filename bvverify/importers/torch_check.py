@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bvverify.errors import BvverifyError
+from bvverify.errors import BvverifyError, InternalError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 
@@ -54,7 +54,8 @@ class CheckReport:
 def check_inputs(net: QNetwork, n: int, seed: int = 0) -> np.ndarray:
     """``n`` float inputs: dequantized random codes, half-code ties, and box corners."""
     qz = net.input.quantizer
-    assert qz is not None, "the self-check needs a float-input model"
+    if qz is None:
+        raise InternalError("the self-check needs a float-input model")
     rng = np.random.default_rng(seed)
     shape = tuple(net.input.shape)
     lo, hi = net.input.lo, net.input.hi

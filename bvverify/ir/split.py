@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bvverify.errors import UnsupportedOpError
+from bvverify.errors import InternalError, UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.interp import eval_requantize
 from bvverify.runtimes.base import StepTable, get_profile, step_table
@@ -40,7 +40,7 @@ def checked_table(fn: Callable[[np.ndarray], np.ndarray], lo: int, hi: int, prov
             raise UnsupportedOpError(f"{what} is not monotone on [{lo}, {hi}]")
         table = step_table(fn, lo, hi)
         if not np.array_equal(table(xs), vals):  # pragma: no cover - step_table is exact on monotone functions
-            raise AssertionError(f"internal error: step table of {what} differs from the runtime")
+            raise InternalError(f"step table of {what} differs from the runtime")
         return table
     if not proven():
         raise UnsupportedOpError(f"{what} is not proven monotone on [{lo}, {hi}] "
@@ -158,7 +158,7 @@ class AddElement:
             want = path(ca[:, None], cb[None, :])
             got = self.table(ia[:, None] + ib[None, :])
             if not np.array_equal(want, got):  # pragma: no cover - a bug in the split, never an approximation
-                raise AssertionError(f"internal error: {what}: the integer-sum encoding differs from the runtime")
+                raise InternalError(f"{what}: the integer-sum encoding differs from the runtime")
 
 
 def add_elements(node: ops.Add, a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray,

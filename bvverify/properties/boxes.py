@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bvverify.errors import BvverifyError
+from bvverify.errors import BvverifyError, InternalError
 from bvverify.ir.graph import QNetwork
 
 
@@ -93,7 +93,7 @@ def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.nd
         ok = inside & (net.quantize_input(p[None])[0] == codes)
         x = np.where(ok, p, x)
     if not np.array_equal(net.quantize_input(x[None])[0], codes):
-        raise BvverifyError("internal error: no float in the box maps to the counterexample's input codes")
+        raise InternalError("no float in the box maps to the counterexample's input codes")
     return x
 
 

@@ -88,8 +88,10 @@ _IGNORED_COMMANDS = ("set-logic", "set-info", "set-option", "check-sat", "get-mo
 
 
 class _Reader:
-    def __init__(self, text: str, n_inputs: int, n_outputs: int, over: str, source: str) -> None:
+    def __init__(self, text: str, n_inputs: int, n_outputs: int, over: str, source: str,
+                 input_only: bool = False) -> None:
         self.src = Source(source, text)
+        self.input_only = input_only  # the caller uses the input box alone (overflow, equiv)
         self.n = {"X": n_inputs, "Y": n_outputs}
         self.over = over
         self.declared: dict[_Var, tuple[str, Tok]] = {}  # var -> (sort, name token)
@@ -273,7 +275,7 @@ class _Reader:
         if missing:
             raise self.src.fail(eof, f"input X_{missing[0]} is never declared ({len(missing)} of the model's {n_in} "
                                       f"inputs X_0..X_{n_in - 1} are missing)")
-        if not self.mentions_output:
+        if not self.mentions_output and not self.input_only:
             raise self.src.fail(eof, f"no output constraint: no assertion mentions an output Y_0..Y_{n_out - 1}")
 
         conjuncts: list = []
@@ -323,7 +325,7 @@ class _Reader:
                 except OverflowError:
                     raise self.src.at(at, f"bound {dec(val)} on X_{i} is outside the float64 range") from None
 
-        clauses = () if always_false else self._dnf_all(outputs)
+        clauses = () if always_false or (self.input_only and not outputs) else self._dnf_all(outputs)
         name = "" if self.src.source.startswith("<") else Path(self.src.source).stem
         meta = {
             "lo_exact": lo,
@@ -391,19 +393,23 @@ def _check_sizes(n_inputs: int, n_outputs: int, over: str, source: str) -> None:
         raise VnnlibError(f"{source}: over must be one of {', '.join(_OVER)}, got {over!r}")
 
 
-def parse_vnnlib(text: str, n_inputs: int, n_outputs: int, over: str = "codes", source: str = "<string>") -> Property:
+def parse_vnnlib(text: str, n_inputs: int, n_outputs: int, over: str = "codes", source: str = "<string>",
+                 input_only: bool = False) -> Property:
     """Parse VNN-LIB ``text`` for a model with ``n_inputs`` inputs and ``n_outputs`` outputs.
 
     Returns a :class:`Property` whose ``lo``/``hi`` are float64 arrays of length
     ``n_inputs`` (reshape them to the model's input shape) and whose exact
     bounds are in ``meta["lo_exact"]`` / ``meta["hi_exact"]`` (lists of
     ``Fraction``). ``over`` is what ``Y_j`` means (``"codes"`` or
-    ``"dequantized"``). ``source`` names the text in error messages."""
+    ``"dequantized"``). ``source`` names the text in error messages. With ``input_only`` the
+    caller needs the input box alone: a file without output constraints is accepted (its
+    output condition is then empty: never violated)."""
     _check_sizes(n_inputs, n_outputs, over, source)
-    return _Reader(text, int(n_inputs), int(n_outputs), over, source).run()
+    return _Reader(text, int(n_inputs), int(n_outputs), over, source, input_only).run()
 
 
-def read_vnnlib(path: str | PathLike, n_inputs: int, n_outputs: int, over: str = "codes") -> Property:
+def read_vnnlib(path: str | PathLike, n_inputs: int, n_outputs: int, over: str = "codes",
+                input_only: bool = False) -> Property:
     """Read a VNN-LIB file; see :func:`parse_vnnlib`."""
     source = str(path)
     _check_sizes(n_inputs, n_outputs, over, source)
@@ -417,4 +423,4 @@ def read_vnnlib(path: str | PathLike, n_inputs: int, n_outputs: int, over: str =
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise VnnlibError(f"{source}:{line}:{col}: not UTF-8 text (byte 0x{data[e.start]:02x})") from None
-    return parse_vnnlib(text, n_inputs, n_outputs, over=over, source=source)
+    return parse_vnnlib(text, n_inputs, n_outputs, over=over, source=source, input_only=input_only)

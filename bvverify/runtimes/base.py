@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bvverify.errors import QuantParamError
+from bvverify.errors import InternalError, QuantParamError
 
 Params = Mapping[str, np.ndarray]
 ApplyFn = Callable[[np.ndarray, Params], np.ndarray]
@@ -124,7 +124,7 @@ def step_table(fn: Callable[[np.ndarray], np.ndarray], acc_lo: int, acc_hi: int)
     exactly (given monotonicity, which callers test).
     """
     if acc_lo > acc_hi:
-        raise ValueError(f"empty accumulator interval [{acc_lo}, {acc_hi}]")
+        raise InternalError(f"empty accumulator interval [{acc_lo}, {acc_hi}]")
     v_lo = int(fn(np.array([acc_lo], dtype=np.int64))[0])
     v_hi = int(fn(np.array([acc_hi], dtype=np.int64))[0])
     targets = np.arange(v_lo + 1, v_hi + 1, dtype=np.int64)

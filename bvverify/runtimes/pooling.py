@@ -133,7 +133,7 @@ def avgpool_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarra
             return np.clip(q_val(np.asarray(acc, dtype=np.int64).astype(F32), inv, z), lo, hi)
 
         return fn
-    raise ValueError(f"unknown average-pool kind {kind!r}")
+    raise UnsupportedOpError(f"unknown average-pool kind {kind!r}")
 
 
 def avgpool_monotone(node, kind: str, n: int, acc_lo: int, acc_hi: int) -> bool:

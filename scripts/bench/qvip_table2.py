@@ -9,8 +9,8 @@ Protocol (benchmarks README section 4): P1-6 (MNIST, 784-64-32, pow2 fixed point
 property untargeted over all 32 outputs with ties to the lowest index. A sample whose clean
 prediction is not its label gets no query and is recorded as "misclassified".
 
-Engines: bounds[:symbolic|interval], bv, ilp[:cpsat|highs|z3]. Every (query, engine) record is
-appended to --out as one JSON line as soon as it is decided (--resume skips those already there),
+Engines (the library registry's specs): bounds[:symbolic|interval], bv, ilp[:cpsat|highs|z3|z3opt].
+Every (query, engine) record is appended to --out as one JSON line as soon as it is decided (--resume skips those already there),
 with the published QVIP and AAAI'21 verdicts and, for `violated`, the counterexample's input codes.
 The summary compares each engine with both papers and with every other engine. Two engines that
 decide a query differently, a counterexample that does not replay, or an engine that raises is a
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -39,8 +38,8 @@ from rich.table import Table
 
 import bvverify
 from bvverify.engines.base import ReplayError, Verdict, replay
-from bvverify.engines.bounds import verify_bounds
-from bvverify.engines.bv import verify_bv
+from bvverify.engines.config import EngineOptions, OptionError
+from bvverify.engines.registry import verify
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.robustness import argmax_lowest, load_data, robustness_property
 from bvverify.properties.spec import Property
@@ -140,32 +139,13 @@ def _word(words: dict[str, str], word: str, path: Path) -> str:
 
 
 def make_runner(spec: str) -> Runner:
-    """An engine spec such as ``bv``, ``bounds:interval`` or ``ilp:cpsat`` as a call ``(net, prop, timeout)``."""
-    name, _, option = spec.partition(":")
-    if name == "bv" and not option:
-        return lambda net, prop, timeout: verify_bv(net, prop, timeout=timeout)
-    if name == "bounds":
-        return _bounds_runner(option)
-    if name == "ilp":
-        return _ilp_runner(option)
-    raise SystemExit(f"unknown engine {spec!r} (use bounds[:symbolic|interval], bv, ilp[:cpsat|highs|z3])")
-
-
-def _bounds_runner(method: str) -> Runner:
-    if method and "method" not in inspect.signature(verify_bounds).parameters:
-        raise SystemExit(f"bounds:{method}: this bounds engine has no 'method' option")
-    kwargs = {"method": method} if method else {}
-    return lambda net, prop, timeout: verify_bounds(net, prop, **kwargs)
-
-
-def _ilp_runner(solver: str) -> Runner:
-    """Imported only when asked for, so the other engines run where the ILP engine or its solvers are missing."""
+    """An engine spec such as ``bv``, ``bounds:interval`` or ``ilp:cpsat`` as a call ``(net, prop, timeout)``,
+    through the library's engine registry (the same options and one whole-query budget as the CLI)."""
     try:
-        from bvverify.engines.ilp import verify_ilp
-    except ImportError as e:
-        raise SystemExit(f"ilp: the ILP engine is not available ({e})") from None
-    kwargs = {"solver": solver} if solver else {}
-    return lambda net, prop, timeout: verify_ilp(net, prop, timeout=timeout, **kwargs)
+        options = EngineOptions.parse(spec)
+    except OptionError as e:
+        raise SystemExit(str(e)) from None
+    return lambda net, prop, timeout: verify(net, prop, options, timeout)
 
 
 def codes_digest(codes: np.ndarray) -> str:
@@ -367,7 +347,7 @@ def default_benchmarks() -> Path:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--benchmarks", type=Path, default=default_benchmarks())
-    ap.add_argument("--engines", default="bounds,ilp:cpsat", help="comma list: bounds[:method], bv, ilp:cpsat|highs|z3")
+    ap.add_argument("--engines", default="bounds,ilp:cpsat", help="comma list: bounds[:method], bv, ilp:cpsat|highs|z3|z3opt")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per query and engine")
     ap.add_argument("--suite", default="mnist,fashion", help="comma list of: " + ",".join(SUITES))
     ap.add_argument("--eps", default=None, help="comma list of radii to run (default all four blocks)")

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bvverify.engines.config import EngineOptions
 from bvverify.engines.equiv import EquivError, equiv_property, pair_network, verify_equiv
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -109,7 +110,7 @@ def equiv_cases() -> tuple[EquivCase, ...]:
 
 
 def run_equiv(case: EquivCase, engine: str, solver: str | None, samples: int):
-    return verify_equiv(case.a, case.b, case.prop, engine, solver or "cpsat", timeout=120, samples=samples)
+    return verify_equiv(case.a, case.b, case.prop, EngineOptions(engine, solver=solver), timeout=120, samples=samples)
 
 
 @pytest.mark.parametrize("engine, solver, samples", [("ilp", "cpsat", 0), ("ilp", "highs", 0), ("bv", None, 0),
