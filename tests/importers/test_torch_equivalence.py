@@ -253,6 +253,7 @@ def _assert_exact(stats: Stats, family: str) -> None:
 # --------------------------------------------------------------------------- default run
 
 DEFAULT_EXAMPLES = {"mlp": 10, "cnn": 10, "avgpool": 4, "add": 5, "cat": 5}
+PAIR_SATURATED_MLPS = 3  # of the 10 MLPs (5 on fbgemm, 7 on x86 measured on fbgemm's AVX2 path)
 
 
 @pytest.mark.parametrize("family", list(DEFAULT_EXAMPLES))
@@ -273,7 +274,7 @@ def test_pair_saturation_is_exercised(engine: str) -> None:
     total = stats.as_dict()["total"]
     print(f"[{engine}, target {HOST}] {total['pair_saturated_models']} of {total['models']} MLPs have outputs that "
           f"pair saturation changes ({total['pair_saturated_outputs']} of {total['outputs']} outputs)")
-    assert total["pair_saturated_models"] >= 1, _summary(stats)
+    assert total["pair_saturated_models"] >= PAIR_SATURATED_MLPS, _summary(stats)
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn", "avgpool", "add", "cat"])
