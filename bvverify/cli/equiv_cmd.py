@@ -10,30 +10,13 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    EngineOpt,
-    InputShapeOpt,
-    JsonOpt,
-    SolverOpt,
-    TargetOpt,
-    app,
-    check_timeout,
-    engine_options,
-    err,
-    fail,
-    load_model,
-    out,
-    parse_floats,
-    parse_indices,
-    runtime_for,
-)
+from bvverify.cli import app as shared
 from bvverify.engines.results import verdict_doc
 
 
-@app.command()
+@shared.app.command()
 def equiv(
-    model: str = typer.Argument(..., help=MODEL_HELP),
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
     other: str | None = typer.Argument(None, metavar="[MODEL_B]", help="The second model (omit with --targets)."),
     targets: str | None = typer.Option(None, "--targets", help="One model, two deployment targets, e.g. "
                                        "avx2,avx512-vnni: can the same model give different results on the two CPUs?"),
@@ -46,12 +29,12 @@ def equiv(
     within: int | None = typer.Option(None, "--within", help="Ask whether some output can differ by more than K codes "
                                       "(default: whether the argmax can differ, ties to the lowest index)."),
     engine: str = typer.Option("ilp", "--engine", help="Exact engine for the product network: ilp (default) or bv."),
-    solver: str | None = SolverOpt,
+    solver: str | None = shared.SolverOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
-    input_shape: str | None = InputShapeOpt,
-    qengine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    as_json: bool = JsonOpt,
+    input_shape: str | None = shared.InputShapeOpt,
+    qengine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    as_json: bool = shared.JsonOpt,
 ) -> None:
     """Can two integer networks disagree on a box? Two models (a retrained or re-quantized one
     against the old), or one model on two targets (--targets avx2,avx512-vnni). Verdict per box:
@@ -59,9 +42,9 @@ def equiv(
     from bvverify.engines.equiv import EquivError, equiv_property, verify_equiv
 
     if engine not in ("ilp", "bv"):
-        fail(f"--engine {engine!r}: equiv runs on the exact engines ilp and bv")
-    check_timeout(timeout)
-    options = engine_options(engine, solver)
+        shared.fail(f"--engine {engine!r}: equiv runs on the exact engines ilp and bv")
+    shared.check_timeout(timeout)
+    options = shared.engine_options(engine, solver)
     if targets is not None:
         names: list[str] = []
         for part in (t.strip() for t in targets.split(",") if t.strip()):
@@ -70,19 +53,19 @@ def equiv(
             else:
                 names.append(part)
         if len(names) != 2 or other is not None or target is not None:
-            fail("--targets takes exactly two targets (T1,T2) of one model, without MODEL_B or --target")
-        a = load_model(model, input_shape, qengine, None, None, names[0], check=0)
-        b = load_model(model, input_shape, qengine, None, None, names[1], check=0)
+            shared.fail("--targets takes exactly two targets (T1,T2) of one model, without MODEL_B or --target")
+        a = shared.load_model(model, input_shape, qengine, None, None, names[0], check=0)
+        b = shared.load_model(model, input_shape, qengine, None, None, names[1], check=0)
         label_b = f"{model} [{b.meta.get('target')}]"
         model_b = model
     else:
         if other is None:
-            fail("give MODEL_B, or --targets T1,T2 for one model on two CPUs")
-        a = load_model(model, input_shape, qengine, None, None, target)
-        b = load_model(other, input_shape, qengine, None, None, target)
+            shared.fail("give MODEL_B, or --targets T1,T2 for one model on two CPUs")
+        a = shared.load_model(model, input_shape, qengine, None, None, target)
+        b = shared.load_model(other, input_shape, qengine, None, None, target)
         label_b, model_b = other, other
     label_a = f"{model} [{a.meta.get('target')}]"
-    runtimes = (runtime_for(model, a, qengine), runtime_for(model_b, b, qengine))
+    runtimes = (shared.runtime_for(model, a, qengine), shared.runtime_for(model_b, b, qengine))
     queries: list[tuple[str, Any, Any, bool, Any]] = []  # (name, lo, hi, codes, prefer)
     if prop_path is not None:
         from bvverify.properties.vnnlib import read_vnnlib
@@ -97,16 +80,16 @@ def equiv(
         n_in = int(np.prod(a.input.shape))
         if data is None:
             if model not in BUNDLED:
-                fail("give --property FILE or --data FILE for a model that is not bundled")
+                shared.fail("give --property FILE or --data FILE for a model that is not bundled")
             xs = test_images()[0].reshape(-1, n_in).astype(np.float64)
         else:
             xs = load_data(data, n_in)[0]
-        for i in parse_indices(index, len(xs)):
+        for i in shared.parse_indices(index, len(xs)):
             x = xs[i].reshape((1,) + tuple(a.input.shape))
             q = a.quantize_input(x)[0] if not a.integer_input else x[0].astype(np.int64)
-            for r in parse_floats(eps, "--eps"):
+            for r in shared.parse_floats(eps, "--eps"):
                 if r != int(r) or r < 0:
-                    fail(f"--eps {r:g}: equiv takes radii in whole input codes")
+                    shared.fail(f"--eps {r:g}: equiv takes radii in whole input codes")
                 lo = np.clip(q - int(r), a.input.lo, a.input.hi)
                 hi = np.clip(q + int(r), a.input.lo, a.input.hi)
                 queries.append((f"#{i} eps {int(r)}", lo, hi, True, xs[i]))
@@ -117,7 +100,7 @@ def equiv(
             prop = equiv_property(a, b, lo, hi, within, codes, name)
             v = verify_equiv(a, b, prop, options, timeout, runtimes, prefer)
         except EquivError as e:
-            fail(str(e))
+            shared.fail(str(e))
         doc = {"query": name, **verdict_doc(v)}
         note = v.reason
         if v.counterexample is not None:  # the pair's output codes: model a's, then model b's
@@ -131,13 +114,13 @@ def equiv(
         table.add_row(name, {"holds": "cannot disagree", "violated": "CAN DISAGREE"}.get(v.status, v.status),
                       f"{v.seconds:.2f}", note)
         if not as_json:
-            err.print(f"{name}: {v.status} ({v.seconds:.2f} s)", highlight=False)
+            shared.err.print(f"{name}: {v.status} ({v.seconds:.2f} s)", highlight=False)
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
     question = f"outputs more than {within} codes apart" if within is not None else "a different argmax"
     if as_json:
         print(json.dumps({"a": label_a, "b": label_b, "question": question, "counts": counts, "results": rows}))
     else:
-        out.print(f"{label_a} vs {label_b}: can they give {question}?", markup=False, highlight=False)
-        out.print(table)
-        out.print(f"cannot disagree {counts['holds']}, can disagree {counts['violated']}, unknown {counts['unknown']}")
+        shared.out.print(f"{label_a} vs {label_b}: can they give {question}?", markup=False, highlight=False)
+        shared.out.print(table)
+        shared.out.print(f"cannot disagree {counts['holds']}, can disagree {counts['violated']}, unknown {counts['unknown']}")
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)

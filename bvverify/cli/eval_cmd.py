@@ -10,19 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    BitsOpt,
-    EngineOpt,
-    InBitsOpt,
-    InputShapeOpt,
-    JsonOpt,
-    TargetOpt,
-    app,
-    fail,
-    load_model,
-    out,
-)
+from bvverify.cli import app as shared
 
 
 def read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -32,20 +20,20 @@ def read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np
         from bvverify.bundled import BUNDLED, test_images
 
         if model not in BUNDLED:
-            fail("INPUTS is required for a model that is not bundled")
+            shared.fail("INPUTS is required for a model that is not bundled")
         x, labels = test_images()
         src = "bundled digits test images"
     else:
         if not path.exists():
-            fail(f"{path}: no such file")
+            shared.fail(f"{path}: no such file")
         try:
             x = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
-            fail(f"{path}: not a readable .npy array ({e})")
+            shared.fail(f"{path}: not a readable .npy array ({e})")
         if isinstance(x, np.lib.npyio.NpzFile):
-            fail(f"{path}: an .npz archive; give a single .npy array")
+            shared.fail(f"{path}: an .npz archive; give a single .npy array")
         if x.dtype.kind not in "biuf":
-            fail(f"{path}: array of dtype {x.dtype}, expected numbers")
+            shared.fail(f"{path}: array of dtype {x.dtype}, expected numbers")
         src = str(path)
     shape = tuple(net.input.shape)
     size = int(np.prod(shape))
@@ -54,27 +42,27 @@ def read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np
     elif x.shape == shape:
         x = x[None]
     if x.shape[1:] != shape:
-        fail(f"{src}: inputs have shape {list(x.shape)}, model {model} takes [N, {', '.join(map(str, shape))}]")
+        shared.fail(f"{src}: inputs have shape {list(x.shape)}, model {model} takes [N, {', '.join(map(str, shape))}]")
     return x, labels, src
 
 
-@app.command("eval")
+@shared.app.command("eval")
 def eval_(
-    model: str = typer.Argument(..., help=MODEL_HELP),
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
     inputs: Path | None = typer.Argument(None, help="Inputs as .npy [N, *input_shape] (floats for float-input models, "
                                          "integer codes for integer-input ones). Default for bundled models: their test images."),
     out_path: Path | None = typer.Option(None, "--out", "-o", help="Write the outputs as .npy [N, outputs]."),
     dequantize: bool = typer.Option(False, "--dequantize", help="Output the runtime's dequantized floats instead of codes."),
-    input_shape: str | None = InputShapeOpt,
-    engine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    bits: int | None = BitsOpt,
-    input_bits: int | None = InBitsOpt,
-    as_json: bool = JsonOpt,
+    input_shape: str | None = shared.InputShapeOpt,
+    engine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    bits: int | None = shared.BitsOpt,
+    input_bits: int | None = shared.InBitsOpt,
+    as_json: bool = shared.JsonOpt,
 ) -> None:
     """Run the exact integer reference interpreter: integer output codes per input
     (argmax ties go to the lowest index)."""
-    net = load_model(model, input_shape, engine, bits, input_bits, target)
+    net = shared.load_model(model, input_shape, engine, bits, input_bits, target)
     x, labels, src = read_inputs(inputs, net, model)
     codes = net.evaluate(x)
     flat = codes.reshape(codes.shape[0], -1)
@@ -84,7 +72,7 @@ def eval_(
             with open(out_path, "wb") as f:  # the exact name given (np.save would append .npy)
                 np.save(f, result)
         except OSError as e:
-            fail(f"{out_path}: cannot write ({e.strerror})")
+            shared.fail(f"{out_path}: cannot write ({e.strerror})")
     pred = np.argmax(flat, axis=1)
     counts = np.bincount(pred, minlength=flat.shape[1])
     doc: dict[str, Any] = {"model": model, "inputs": src, "n": int(flat.shape[0]), "outputs": int(flat.shape[1]),
@@ -97,16 +85,16 @@ def eval_(
         doc["values"] = result.tolist()
         print(json.dumps(doc))
         return
-    out.print(f"{model}: {flat.shape[0]} inputs from {src} -> {flat.shape[1]} outputs"
+    shared.out.print(f"{model}: {flat.shape[0]} inputs from {src} -> {flat.shape[1]} outputs"
               f"{' (dequantized)' if dequantize else ' (integer codes)'}")
     table = Table("class", "argmax count")
     for c in np.nonzero(counts)[0]:
         table.add_row(str(c), str(counts[c]))
-    out.print(table)
+    shared.out.print(table)
     if labels is not None:
-        out.print(f"accuracy against bundled labels: {doc['accuracy']:.3f} ({int(np.sum(pred == labels))}/{len(labels)})")
+        shared.out.print(f"accuracy against bundled labels: {doc['accuracy']:.3f} ({int(np.sum(pred == labels))}/{len(labels)})")
     if out_path is not None:
-        out.print(f"wrote {out_path} [{flat.shape[0]}, {flat.shape[1]}] {result.dtype}")
+        shared.out.print(f"wrote {out_path} [{flat.shape[0]}, {flat.shape[1]}] {result.dtype}")
 
 
 # ---------------------------------------------------------------------------- verification

@@ -7,42 +7,30 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    BitsOpt,
-    EngineOpt,
-    InBitsOpt,
-    InputShapeOpt,
-    TargetOpt,
-    app,
-    fail,
-    load_model,
-    out,
-    outputs_are,
-)
+from bvverify.cli import app as shared
 
 
-@app.command("export-smt")
+@shared.app.command("export-smt")
 def export_smt(
-    model: str = typer.Argument(..., help=MODEL_HELP),
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
     prop_path: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the SMT-LIB2 file."),
-    input_shape: str | None = InputShapeOpt,
-    qengine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    bits: int | None = BitsOpt,
-    input_bits: int | None = InBitsOpt,
+    input_shape: str | None = shared.InputShapeOpt,
+    qengine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    bits: int | None = shared.BitsOpt,
+    input_bits: int | None = shared.InBitsOpt,
 ) -> None:
     """Write the exact query as a self-contained SMT-LIB2 QF_BV problem (sat = counterexample)."""
     from bvverify.engines.bv import build_solver
     from bvverify.properties.vnnlib import read_vnnlib
 
-    net = load_model(model, input_shape, qengine, bits, input_bits, target)
-    prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), outputs_are(net))
+    net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
+    prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), shared.outputs_are(net))
     solver, _, _ = build_solver(net, prop)
     text = "(set-logic QF_BV)\n" + solver.to_smt2().replace("(set-logic ALL)", "")
     try:
         output.write_text(text)
     except OSError as e:
-        fail(f"{output}: cannot write ({e.strerror})")
-    out.print(f"wrote {output} ({len(text.splitlines())} lines, QF_BV)")
+        shared.fail(f"{output}: cannot write ({e.strerror})")
+    shared.out.print(f"wrote {output} ({len(text.splitlines())} lines, QF_BV)")

@@ -9,40 +9,28 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    BitsOpt,
-    EngineOpt,
-    InBitsOpt,
-    InputShapeOpt,
-    JsonOpt,
-    TargetOpt,
-    app,
-    fail,
-    load_model,
-    out,
-)
+from bvverify.cli import app as shared
 
 
-@app.command()
+@shared.app.command()
 def inspect(
-    model: str = typer.Argument(..., help=MODEL_HELP),
-    input_shape: str | None = InputShapeOpt,
-    engine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    bits: int | None = BitsOpt,
-    input_bits: int | None = InBitsOpt,
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
+    input_shape: str | None = shared.InputShapeOpt,
+    engine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    bits: int | None = shared.BitsOpt,
+    input_bits: int | None = shared.InBitsOpt,
     check: int = typer.Option(0, "--check", help="Run the runtime self-check on N inputs: the interpreter against torch "
                               "on this machine, layer by layer (torch models; a target the host can run in a fresh "
                               "process is checked there)."),
-    as_json: bool = JsonOpt,
+    as_json: bool = shared.JsonOpt,
 ) -> None:
     """Layers, shapes, integer types, quantization parameters, requantizer profile, the
     deployment target and what it changes, and the worst-case accumulator range of every
     layer over the whole input domain."""
     if check < 0:
-        fail(f"--check {check}: expected a number of inputs >= 0")
-    net = load_model(model, input_shape, engine, bits, input_bits, target, check=0 if check else None)
+        shared.fail(f"--check {check}: expected a number of inputs >= 0")
+    net = shared.load_model(model, input_shape, engine, bits, input_bits, target, check=0 if check else None)
     summary = net.summary()
     summary["target_rules"] = target_rules(net)
     if check:
@@ -54,9 +42,9 @@ def inspect(
         raise typer.Exit(0 if not check or summary["check"]["ok"] else 1)
     inp, o = summary["input"], summary["output"]
     q = inp["quantizer"]
-    out.print(f"[bold]{model}[/bold]  source: {net.meta.get('source', '?')}  engine/format: "
+    shared.out.print(f"[bold]{model}[/bold]  source: {net.meta.get('source', '?')}  engine/format: "
               f"{net.meta.get('engine', net.meta.get('format', '?'))}")
-    out.print(f"input  {inp['shape']}  codes {inp['codes'][0]}..{inp['codes'][1]}  " +
+    shared.out.print(f"input  {inp['shape']}  codes {inp['codes'][0]}..{inp['codes'][1]}  " +
               (f"quantizer scale={q['scale']:.6g} zero_point={q['zero_point']} rule={q['rule']}" if q else "integer input"))
     table = Table(show_lines=False)
     for col in ("layer", "op", "shape", "details"):
@@ -76,23 +64,23 @@ def inspect(
         elif "clamp" in layer:
             detail = f"clamp {layer['clamp']}"
         table.add_row(layer["name"], layer["op"], "x".join(map(str, layer["shape"])), detail)
-    out.print(table)
-    out.print(f"output {o['tensor']} {o['shape']}" + (f"  dequantize scale={o['scale']:.6g} zero_point={o['zero_point']}"
+    shared.out.print(table)
+    shared.out.print(f"output {o['tensor']} {o['shape']}" + (f"  dequantize scale={o['scale']:.6g} zero_point={o['zero_point']}"
                                                       if o["scale"] is not None else ""))
     for note in net.meta.get("notes", []) or []:
-        out.print(f"note: {note}")
-    out.print(f"target: {net.meta.get('target') or 'not recorded'}")
+        shared.out.print(f"note: {note}")
+    shared.out.print(f"target: {net.meta.get('target') or 'not recorded'}")
     for rule in summary["target_rules"]:
-        out.print(f"  {rule}")
+        shared.out.print(f"  {rule}")
     if check:
         c = summary["check"]
-        out.print(f"self-check against {c['runtime']} (target {c['target']}): {c['inputs']} inputs, {c['outputs']} output "
+        shared.out.print(f"self-check against {c['runtime']} (target {c['target']}): {c['inputs']} inputs, {c['outputs']} output "
                   f"codes, {c['mismatches']} differ" + (f"; first layer that differs: {c['first_layer']} ({c['example']})"
                                                        if c["first_layer"] else ""))
         table = Table("tensor", "torch op", "codes compared", "differ")
         for layer in c["layers"]:
             table.add_row(layer["tensor"], layer["op"], str(layer["compared"]), str(layer["mismatches"]))
-        out.print(table)
+        shared.out.print(table)
         raise typer.Exit(0 if c["ok"] else 1)
 
 

@@ -9,34 +9,21 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    BitsOpt,
-    EngineOpt,
-    InBitsOpt,
-    InputShapeOpt,
-    JsonOpt,
-    TargetOpt,
-    app,
-    check_timeout,
-    load_model,
-    out,
-    outputs_are,
-)
+from bvverify.cli import app as shared
 
 
-@app.command()
+@shared.app.command()
 def overflow(
-    model: str = typer.Argument(..., help=MODEL_HELP),
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
     prop_path: Path | None = typer.Argument(None, metavar="[PROPERTY]", help="VNN-LIB file whose input box is the "
                                             "region (default: every valid input)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per layer for the solver."),
-    input_shape: str | None = InputShapeOpt,
-    qengine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    bits: int | None = BitsOpt,
-    input_bits: int | None = InBitsOpt,
-    as_json: bool = JsonOpt,
+    input_shape: str | None = shared.InputShapeOpt,
+    qengine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    bits: int | None = shared.BitsOpt,
+    input_bits: int | None = shared.InBitsOpt,
+    as_json: bool = shared.JsonOpt,
 ) -> None:
     """Can any layer's accumulator leave its declared width (int32) on the region? Per layer:
     no (by intervals or proved by the solver), yes (with a witness input), or unknown. Exit code 0
@@ -44,15 +31,15 @@ def overflow(
     from bvverify.engines.overflow import check_overflow
     from bvverify.properties.boxes import code_box
 
-    check_timeout(timeout)
-    net = load_model(model, input_shape, qengine, bits, input_bits, target)
+    shared.check_timeout(timeout)
+    net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if prop_path is None:
         lo = np.full(net.input.shape, net.input.lo, np.int64)
         hi = np.full(net.input.shape, net.input.hi, np.int64)
     else:
         from bvverify.properties.vnnlib import read_vnnlib
 
-        prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), outputs_are(net),
+        prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), shared.outputs_are(net),
                            input_only=True)
         lo, hi = code_box(net, prop)
     results = check_overflow(net, lo, hi, timeout)
@@ -66,6 +53,6 @@ def overflow(
         for d in docs:
             table.add_row(d["layer"], d["overflow"], d["how"], f"[{d['acc_min_bound']}, {d['acc_max_bound']}]",
                           f"{d['seconds']:.2f}")
-        out.print(table)
+        shared.out.print(table)
     status = [r.status for r in results]
     raise typer.Exit(1 if "yes" in status else 3 if "unknown" in status else 0)

@@ -9,39 +9,13 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bvverify.cli.app import (
-    MODEL_HELP,
-    BitsOpt,
-    BoundsOpt,
-    EngineOpt,
-    InBitsOpt,
-    InputShapeOpt,
-    JsonOpt,
-    ResultOpt,
-    SolverOpt,
-    TargetOpt,
-    VerifyEngineOpt,
-    app,
-    check_timeout,
-    check_writable,
-    engine_options,
-    err,
-    fail,
-    load_model,
-    out,
-    outputs_are,
-    parse_floats,
-    parse_indices,
-    print_table,
-    run_engine,
-    runtime_for,
-)
+from bvverify.cli import app as shared
 from bvverify.engines.results import verdict_doc, write_vnncomp_result
 
 
-@app.command()
+@shared.app.command()
 def robust(
-    model: str = typer.Argument(..., help=MODEL_HELP),
+    model: str = typer.Argument(..., help=shared.MODEL_HELP),
     data: Path | None = typer.Option(None, "--data", help="Samples: .npy [N, ...] inputs, .npz with x (and y), or a CSV of "
                                     "rows 'label, v1, ..., vn'. Default for bundled models: their test images."),
     index: str | None = typer.Option(None, "--index", help="Sample indices: 3, 0-19 or 1,5,7 (default: all)."),
@@ -53,38 +27,38 @@ def robust(
     label: int | None = typer.Option(None, "--label", help="Override the data's label."),
     target_class: int | None = typer.Option(None, "--target-class", help="Targeted query: can the prediction become "
                                             "this class?"),
-    engine: str = VerifyEngineOpt,
-    solver: str | None = SolverOpt,
-    bounds: str = BoundsOpt,
+    engine: str = shared.VerifyEngineOpt,
+    solver: str | None = shared.SolverOpt,
+    bounds: str = shared.BoundsOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
-    result_file: Path | None = ResultOpt,
-    input_shape: str | None = InputShapeOpt,
-    qengine: str | None = EngineOpt,
-    target: str | None = TargetOpt,
-    bits: int | None = BitsOpt,
-    input_bits: int | None = InBitsOpt,
-    as_json: bool = JsonOpt,
+    result_file: Path | None = shared.ResultOpt,
+    input_shape: str | None = shared.InputShapeOpt,
+    qengine: str | None = shared.EngineOpt,
+    target: str | None = shared.TargetOpt,
+    bits: int | None = shared.BitsOpt,
+    input_bits: int | None = shared.InBitsOpt,
+    as_json: bool = shared.JsonOpt,
 ) -> None:
     """Local robustness around data samples: is the argmax (ties to the lowest index, every output
     counts) constant on the L-infinity ball? One exact query per sample and radius."""
     from bvverify.bundled import BUNDLED, test_images
     from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
 
-    check_timeout(timeout)
+    shared.check_timeout(timeout)
     if result_file is not None:
-        check_writable(result_file)
+        shared.check_writable(result_file)
     if eps_unit not in ("codes", "float"):
-        fail(f"--eps-unit {eps_unit!r}: expected codes or float")
+        shared.fail(f"--eps-unit {eps_unit!r}: expected codes or float")
     if clip is not None and eps_unit != "float":
-        fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
-    options = engine_options(engine, solver, bounds)
-    net = load_model(model, input_shape, qengine, bits, input_bits, target)
+        shared.fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
+    options = shared.engine_options(engine, solver, bounds)
+    net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if eps_unit == "float" and net.integer_input:
-        fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
+        shared.fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
     n_in = int(np.prod(net.input.shape))
     if data is None:
         if model not in BUNDLED:
-            fail("--data is required for a model that is not bundled")
+            shared.fail("--data is required for a model that is not bundled")
         xs, ys = test_images()
         xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
     else:
@@ -92,24 +66,24 @@ def robust(
         src = str(data)
     xs = xs * data_scale
     if ys is None and label is None:
-        fail(f"{src} has no labels: give --label")
-    radii = parse_floats(eps, "--eps")
-    clip_range = tuple(parse_floats(clip, "--clip")) if clip else None
+        shared.fail(f"{src} has no labels: give --label")
+    radii = shared.parse_floats(eps, "--eps")
+    clip_range = tuple(shared.parse_floats(clip, "--clip")) if clip else None
     if clip_range is not None and len(clip_range) != 2:
-        fail(f"--clip {clip!r}: expected LO,HI")
-    runtime = runtime_for(model, net, qengine)
+        shared.fail(f"--clip {clip!r}: expected LO,HI")
+    runtime = shared.runtime_for(model, net, qengine)
     rows = []
-    if result_file is not None and len(parse_indices(index, len(xs))) * len(radii) != 1:
-        fail("--result-file needs exactly one query (one --index and one --eps)")
+    if result_file is not None and len(shared.parse_indices(index, len(xs))) * len(radii) != 1:
+        shared.fail("--result-file needs exactly one query (one --index and one --eps)")
     table = Table("index", "label", "eps", "verdict", "seconds", "note")
-    for i in parse_indices(index, len(xs)):
+    for i in shared.parse_indices(index, len(xs)):
         y = int(label if label is not None else ys[i])  # type: ignore[index]
         clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
         for r in radii:
             try:
                 prop = robustness_property(net, xs[i], y, r, eps_unit, target_class, clip_range, name=f"{src}#{i}")
             except DataError as e:
-                fail(str(e))
+                shared.fail(str(e))
             if clean != y and target_class is None:
                 doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
                        "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
@@ -121,26 +95,26 @@ def robust(
                 rows.append({"index": i, "label": y, "eps": r, **verdict_doc(v)})
                 table.add_row(str(i), str(y), f"{r:g}", "violated", "0.00", f"misclassified (predicted {clean})")
                 if not as_json:
-                    err.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})", highlight=False)
+                    shared.err.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})", highlight=False)
                 if result_file is not None:
-                    write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
+                    write_vnncomp_result(result_file, v, net.integer_input, shared.outputs_are(net))
                 continue
-            v = run_engine(options, net, prop, timeout, runtime, prefer=xs[i])
+            v = shared.run_engine(options, net, prop, timeout, runtime, prefer=xs[i])
             doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
             rows.append(doc)
             note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")
             table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
             if not as_json:
-                err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}", highlight=False)
+                shared.err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}", highlight=False)
             if result_file is not None:
-                write_vnncomp_result(result_file, v, net.integer_input, outputs_are(net))
+                write_vnncomp_result(result_file, v, net.integer_input, shared.outputs_are(net))
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
     if as_json:
         print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target_class": target_class,
                           "target": net.meta.get("target"), "counts": counts,
                           "results": rows}))
     else:
-        print_table(table)
-        out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
+        shared.print_table(table)
+        shared.out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
                   f"total {sum(r['seconds'] for r in rows):.1f} s")
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
