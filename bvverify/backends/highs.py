@@ -6,7 +6,7 @@ rounded and must be replayed exactly by the engine (a tolerance can invent a sol
 never confirm one); an ``infeasible`` answer is HiGHS's floating-point claim (see the
 README). Conditional constraints become big-M rows with ``M`` exact from the bounds.
 
-With a time limit it runs in a forked child that is killed at the deadline.
+It runs in a forked child, killed at the deadline when there is one.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The bit-vector encoders write the network's exact integer semantics (widths, wrap-around,
 saturation, step tables) as QF_BV; bit-blasting decides it exactly, so both answers are
 exact. The model is a :class:`BvQuery`: the constraints and the input terms whose values
-a ``feasible`` answer reports (as signed integers, in the order given). No hints. With a
-time limit z3 runs in a child process killed at the deadline (:mod:`bvverify.backends.z3_run`).
+a ``feasible`` answer reports (as signed integers, in the order given). No hints. z3 runs
+in a child process, killed at the deadline (:mod:`bvverify.backends.z3_run`).
 """
 
 from __future__ import annotations

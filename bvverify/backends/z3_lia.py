@@ -1,8 +1,8 @@
 """z3 on the integer model as linear integer arithmetic (QF_LIA): exact.
 
 z3 decides linear integer arithmetic with exact rationals: both answers are exact.
-Conditional constraints are implications on their literal, no big-M. No hints. With a
-time limit z3 runs in a child process killed at the deadline (:mod:`bvverify.backends.z3_run`).
+Conditional constraints are implications on their literal, no big-M. No hints. z3 runs
+in a child process, killed at the deadline (:mod:`bvverify.backends.z3_run`).
 """
 
 from __future__ import annotations

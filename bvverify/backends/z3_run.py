@@ -1,10 +1,9 @@
 """One z3 check with a hard deadline, shared by the z3 back-ends.
 
 z3's own ``timeout`` is not checked everywhere: measured on the bundled models' eps 0.1
-float balls, a 20 s QF_BV check stopped after 22.4 s (MLP) and 25.2 s (CNN). So with a
-limit the check runs in a forked child that is killed at the deadline
-(:mod:`bvverify.backends.killable`); z3's timeout is still set, so the child usually stops
-by itself and says why.
+float balls, a 20 s QF_BV check stopped after 22.4 s (MLP) and 25.2 s (CNN). So the check
+runs in a forked child that is killed at the deadline (:mod:`bvverify.backends.killable`);
+z3's timeout is still set, so the child usually stops by itself and says why.
 """
 
 from __future__ import annotations

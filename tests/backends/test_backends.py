@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import z3
@@ -192,3 +195,22 @@ def test_killable_child_error_is_raised_here():
 
     with pytest.raises(ValueError, match="bad model 7"):
         solve_killable(bad, 7, 5.0, "bad")
+
+
+def test_highs_without_limit_leaves_later_solves_working():
+    """HiGHS run in this process would leave its thread scheduler behind and every forked HiGHS
+    after it would spin until killed: a solve without a limit must run in a child too. In a
+    fresh interpreter, so a regression cannot stall the rest of this session's HiGHS solves."""
+    code = (
+        "import time\n"
+        "from bvverify.backends import Budget, get\n"
+        "from tests.backends.test_backends import market_split\n"
+        "assert get('highs').solve(market_split(2, 12), Budget(None)).status == 'infeasible'\n"
+        "t = time.perf_counter()\n"
+        "res = get('highs').solve(market_split(2, 12, seed=1), Budget(20.0))\n"
+        "assert res.status == 'infeasible' and time.perf_counter() - t < 5, (res, time.perf_counter() - t)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(root)})
+    assert p.returncode == 0, p.stderr[-2000:]
