@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from bvverify.backends.budget import Budget
-from bvverify.errors import BvverifyError
+from bvverify.errors import BvverifyError, InternalError
 
 STATUSES = ("infeasible", "feasible", "unknown")
 SPENT = "time limit reached"  # the reason of an answer given without calling the solver
@@ -56,7 +56,16 @@ class SolveResult:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"unknown solve status {self.status!r}")
+            raise InternalError(f"unknown solve status {self.status!r}")
+        if self.status == "feasible" and self.values is None:
+            raise InternalError("a feasible answer without values")
+
+    @property
+    def solution(self) -> list[int]:
+        """The values of a ``feasible`` answer (checked once, at construction)."""
+        if self.values is None:
+            raise InternalError(f"no solution in a {self.status!r} answer")
+        return self.values
 
 
 class Backend(Protocol[M_contra]):
@@ -105,7 +114,7 @@ class BudgetedBackend(ABC, Generic[M, Built]):
 def check_hints(hints: list[int] | None, n_vars: int) -> list[int] | None:
     """A hint is a full assignment, one integer per variable, or nothing."""
     if hints is not None and len(hints) != n_vars:
-        raise ValueError(f"internal error: a hint of {len(hints)} values for a model of {n_vars} variables")
+        raise InternalError(f"a hint of {len(hints)} values for a model of {n_vars} variables")
     return hints
 
 

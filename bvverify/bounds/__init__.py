@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from bvverify.errors import BvverifyError
+
+
+class BoundMethodError(BvverifyError, ValueError):
+    """A bound propagation method that does not exist."""
+
 METHODS = ("symbolic", "interval")
 
 
@@ -19,7 +25,7 @@ def tensor_bounds(net, code_lo: np.ndarray, code_hi: np.ndarray, method: str = "
         from bvverify.bounds.symbolic import propagate_symbolic
 
         return propagate_symbolic(net, code_lo, code_hi)
-    raise ValueError(f"unknown bound method {method!r} (available: {', '.join(METHODS)})")
+    raise BoundMethodError(f"unknown bound method {method!r} (available: {', '.join(METHODS)})")
 
 
 __all__ = ["METHODS", "tensor_bounds"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bvverify.errors import InternalError
 from bvverify.runtimes.base import StepTable
 
 Line = tuple[float, float, float, float]  # a_lo, b_lo, a_hi, b_hi: a_lo*x + b_lo <= f(x) <= a_hi*x + b_hi
@@ -84,7 +85,7 @@ def points_relaxations(x_lo: np.ndarray, values: np.ndarray, length: np.ndarray)
     large integers (below 2^53: exact in float64)."""
     x_lo, values, length = (np.asarray(v, dtype=np.int64) for v in (x_lo, values, length))
     if values.ndim != 2 or len(values) != len(x_lo) or np.any(length < 1) or np.any(length > values.shape[1]):
-        raise ValueError("points_relaxations: one row of at least one value per band")
+        raise InternalError("points_relaxations: one row of at least one value per band")
     out = [np.empty(len(x_lo)) for _ in range(4)]
     width = max(values.shape[1], 2)  # the slope search reads columns 0, 1 and the last
     step = max(1, (1 << 18) // width)  # rows per chunk: the slope search holds 5 copies of a chunk

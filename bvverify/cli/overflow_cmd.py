@@ -17,7 +17,8 @@ def overflow(
     model: str = typer.Argument(..., help=shared.MODEL_HELP),
     prop_path: Path | None = typer.Argument(None, metavar="[PROPERTY]", help="VNN-LIB file whose input box is the "
                                             "region (default: every valid input)."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per layer for the solver."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the whole check (every layer), "
+                                 "before undecided layers are 'unknown'."),
     input_shape: str | None = shared.InputShapeOpt,
     qengine: str | None = shared.EngineOpt,
     target: str | None = shared.TargetOpt,

@@ -23,7 +23,7 @@ import z3
 
 from bvverify.encoders.bv_elementwise import lower_add, lower_avgpool
 from bvverify.encoders.bv_terms import Tensor, const, fit, step, width_for
-from bvverify.errors import UnsupportedOpError
+from bvverify.errors import InternalError, UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.geometry import PairTaps, conv_rows, dense_rows, maxpool_windows, pair_taps
 from bvverify.ir.graph import QNetwork
@@ -348,7 +348,8 @@ def encode_condition(net: QNetwork, out: Tensor, cond: OutputCondition) -> z3.Bo
             m = lcm(*([1] + [c.denominator for _, c in lin.terms] + [lin.rhs.denominator]))
             coeffs = [(j, int(c * m)) for j, c in lin.terms]
             rhs = lin.rhs * m * denom
-            assert rhs.denominator == 1
+            if rhs.denominator != 1:  # m and denom clear every denominator by construction
+                raise InternalError(f"non-integral right-hand side {rhs} after scaling")
             bound = int(rhs) - 1 if lin.strict else int(rhs)
             lo = sum(c * (vals[j][1] if c >= 0 else vals[j][2]) for j, c in coeffs)
             hi = sum(c * (vals[j][2] if c >= 0 else vals[j][1]) for j, c in coeffs)

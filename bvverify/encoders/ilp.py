@@ -34,7 +34,7 @@ from math import lcm
 import numpy as np
 
 from bvverify.encoders.intmodel import IntModel, Lin
-from bvverify.errors import UnsupportedOpError
+from bvverify.errors import BvverifyError, UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.geometry import conv_rows, dense_rows, maxpool_windows, pair_taps
 from bvverify.ir.graph import QNetwork
@@ -46,6 +46,10 @@ from bvverify.runtimes.quantize import dequantize
 
 STEP_ENCODINGS = ("thresholds", "rounding")  # one ordered binary per threshold / a checked linear rounding form
 MAX_R = 1 << 20  # largest denominator tried for a linear rounding form (keeps MILP coefficients small)
+
+
+class StepEncodingError(BvverifyError, ValueError):
+    """A step-function encoding that does not exist."""
 
 
 @dataclass
@@ -106,7 +110,7 @@ class IlpLowering:
     def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
                  bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None, steps: str = "thresholds"):
         if steps not in STEP_ENCODINGS:
-            raise ValueError(f"unknown step encoding {steps!r} (available: {', '.join(STEP_ENCODINGS)})")
+            raise StepEncodingError(f"unknown step encoding {steps!r} (available: {', '.join(STEP_ENCODINGS)})")
         self.net = net
         self.bounds = bounds or {}
         self.steps = steps

@@ -57,8 +57,7 @@ def verify_bv(net: QNetwork, prop: Property, timeout: Budget | float | None = No
         return Verdict("holds", "bv", time.perf_counter() - t0, stats=stats)
     if res.status == "unknown":
         return Verdict("unknown", "bv", time.perf_counter() - t0, reason=res.reason, stats=stats)
-    assert res.values is not None
-    codes = np.array(res.values, dtype=np.int64).reshape(inputs.shape)
+    codes = np.array(res.solution, dtype=np.int64).reshape(inputs.shape)
     cex = replay(net, prop, codes, runtime, prefer)
     return Verdict("violated", "bv", time.perf_counter() - t0, counterexample=cex, stats=stats)
 

@@ -74,8 +74,7 @@ def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, time
         solve_time += res.seconds
         stats["solve_seconds"] = round(solve_time, 4)
         if res.status == "feasible":
-            assert res.values is not None
-            verdict = _violated(net, prop, _input_codes(lw, res.values), runtime, prefer, engine, t0, stats,
+            verdict = _violated(net, prop, _input_codes(lw, res.solution), runtime, prefer, engine, t0, stats,
                                 exact=backend.capabilities.exact)
             if verdict.status == "violated":
                 return verdict

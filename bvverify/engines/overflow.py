@@ -78,8 +78,7 @@ def check_overflow(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
         elif r.status == "unknown":
             results.append(OverflowResult(node.name, "unknown", r.reason, lo_v, hi_v, None, secs))
         else:
-            assert r.values is not None
-            codes = np.array(r.values, dtype=np.int64).reshape(enc.inputs.shape)
+            codes = np.array(r.solution, dtype=np.int64).reshape(enc.inputs.shape)
             exact = QNetwork(net.input, prefix, ops.OutputSpec(node.name)).evaluate_codes(codes[None])[0]
             if not (np.any(exact < -lim) or np.any(exact > lim - 1)):
                 raise ReplayError(f"internal error: overflow witness for {node.name} does not overflow in the interpreter")

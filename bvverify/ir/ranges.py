@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bvverify.errors import UnsupportedOpError
+from bvverify.errors import InternalError, UnsupportedOpError
 from bvverify.ir import interp, ops
 from bvverify.ir.interp import EVAL
 from bvverify.runtimes.base import get_profile
@@ -221,7 +221,7 @@ def tightened(lo: np.ndarray, hi: np.ndarray, outer: tuple[np.ndarray, np.ndarra
         lo = np.maximum(lo.astype(object), np.asarray(outer[0], dtype=object).reshape(lo.shape))
         hi = np.minimum(hi.astype(object), np.asarray(outer[1], dtype=object).reshape(hi.shape))
     if np.any(lo.astype(object) > hi.astype(object)):
-        raise AssertionError(f"internal error: empty interval after {what}")
+        raise InternalError(f"empty interval after {what}")
     return lo, hi
 
 

@@ -2,7 +2,7 @@
 
     python scripts/bench/torch_targets.py [--models 10] [--inputs 2000]
 
-Draws the test suite's generated models (tests/strategies.py) per engine and family, imports
+Draws the test suite's generated models (tests/strategies/torch_models.py) per engine and family, imports
 each for the target torch runs in the measuring process, and compares every output code. The
 host path runs here; every other target this CPU can run (fbgemm's AVX2 / AVX-512 paths on a
 VNNI host) runs in a fresh process with FBGEMM_ENABLE_INSTRUCTIONS / ATEN_CPU_CAPABILITY set.

@@ -20,7 +20,7 @@ from bvverify.backends.cpsat import CpSat
 from bvverify.backends.killable import GRACE_SECONDS, solve_killable
 from bvverify.backends.z3_bv import BvQuery, Z3Bv
 from bvverify.encoders.intmodel import IntModel, Lin
-from bvverify.errors import BvverifyError
+from bvverify.errors import BvverifyError, InternalError
 
 CAPABILITIES = {
     "cpsat": Capabilities(exact=True, incremental=False, hints=True),
@@ -146,7 +146,7 @@ def test_hints(name):
     res = get(name).solve(model, Budget(30.0), hints=good)
     assert res.status == "feasible" and satisfies(model, res.values)
     if get(name).capabilities.hints:
-        with pytest.raises(ValueError, match="hint"):
+        with pytest.raises(InternalError, match="hint"):
             get(name).solve(model, Budget(30.0), hints=good[:-1])
     else:
         assert get(name).solve(model, Budget(30.0), hints=good[:-1]).status == "feasible"
