@@ -64,7 +64,20 @@ def verify(net: QNetwork, prop: Property, options: EngineOptions | None = None,
            prefer: np.ndarray | None = None) -> Verdict:
     """Decide ``prop`` on ``net`` with the engine ``options`` name, within one budget."""
     options = options or EngineOptions()
-    return ENGINES[options.engine].run(net, prop, options, Budget.of(timeout), runtime, prefer)
+    budget = Budget.of(timeout)
+    return mark_timeout(ENGINES[options.engine].run(net, prop, options, budget, runtime, prefer), budget)
 
 
-__all__ = ["ENGINES", "Engine", "verify"]
+def mark_timeout(v: Verdict, budget: Budget) -> Verdict:
+    """An ``unknown`` that ran out its budget says so in one wording, whatever the solver called it
+    ("cp-sat: UNKNOWN", "z3: canceled", ...), and ``stats["timed_out"]`` is set: the VNN-COMP
+    result file then says ``timeout``, not ``unknown``."""
+    left = budget.left()
+    if v.status != "unknown" or left is None or budget.seconds is None or left > max(0.05, 0.01 * budget.seconds):
+        return v
+    v.stats["timed_out"] = True
+    v.reason = f"timeout: the {budget.seconds:g} s limit was reached" + (f" ({v.reason})" if v.reason else "")
+    return v
+
+
+__all__ = ["ENGINES", "Engine", "mark_timeout", "verify"]

@@ -40,7 +40,7 @@ def vnncomp_word(v: Verdict) -> str:
     time limit ended it) or ``unknown`` (any other reason)."""
     if v.status in ("holds", "violated"):
         return {"holds": "unsat", "violated": "sat"}[v.status]
-    return "timeout" if is_timeout(v.reason) else "unknown"
+    return "timeout" if v.stats.get("timed_out") or is_timeout(v.reason) else "unknown"
 
 
 def is_timeout(reason: str) -> bool:
