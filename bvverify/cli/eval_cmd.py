@@ -14,43 +14,31 @@ from bvverify.cli import app as shared
 
 
 def read_inputs(path: Path | None, net: Any, model: str) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Inputs as an array [N, *shape]; rows of exactly prod(shape) values are reshaped."""
-    labels = None
+    """Inputs as an array [N, *shape], read by the same loader (and reshape rule) as ``robust --data``:
+    .npy, .npz (x, y) or .csv (label, values) rows of exactly prod(shape) values."""
+    from bvverify.properties.robustness import DataError, load_data
+
+    shape = tuple(net.input.shape)
     if path is None:
         from bvverify.bundled import BUNDLED, test_images
 
         if model not in BUNDLED:
             shared.fail("INPUTS is required for a model that is not bundled")
         x, labels = test_images()
-        src = "bundled digits test images"
-    else:
-        if not path.exists():
-            shared.fail(f"{path}: no such file")
-        try:
-            x = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            shared.fail(f"{path}: not a readable .npy array ({e})")
-        if isinstance(x, np.lib.npyio.NpzFile):
-            shared.fail(f"{path}: an .npz archive; give a single .npy array")
-        if x.dtype.kind not in "biuf":
-            shared.fail(f"{path}: array of dtype {x.dtype}, expected numbers")
-        src = str(path)
-    shape = tuple(net.input.shape)
-    size = int(np.prod(shape))
-    if x.shape[1:] != shape and x.ndim >= 1 and x.size % size == 0 and int(np.prod(x.shape[1:])) == size:
-        x = x.reshape((x.shape[0],) + shape)
-    elif x.shape == shape:
-        x = x[None]
-    if x.shape[1:] != shape:
-        shared.fail(f"{src}: inputs have shape {list(x.shape)}, model {model} takes [N, {', '.join(map(str, shape))}]")
-    return x, labels, src
+        return x.reshape((len(x),) + shape), labels, "bundled digits test images"
+    try:
+        x, labels = load_data(path, int(np.prod(shape)))
+    except DataError as e:
+        shared.fail(f"{e} (model {model} takes [N, {', '.join(map(str, shape))}])")
+    return x.reshape((len(x),) + shape), labels, str(path)
 
 
 @shared.app.command("eval")
 def eval_(
     model: str = typer.Argument(..., help=shared.MODEL_HELP),
-    inputs: Path | None = typer.Argument(None, help="Inputs as .npy [N, *input_shape] (floats for float-input models, "
-                                         "integer codes for integer-input ones). Default for bundled models: their test images."),
+    inputs: Path | None = typer.Argument(None, help="Inputs as .npy [N, *input_shape], .npz (x, y) or .csv (label, "
+                                         "values) (floats for float-input models, integer codes for integer-input "
+                                         "ones). Default for bundled models: their test images."),
     out_path: Path | None = typer.Option(None, "--out", "-o", help="Write the outputs as .npy [N, outputs]."),
     dequantize: bool = typer.Option(False, "--dequantize", help="Output the runtime's dequantized floats instead of codes."),
     input_shape: str | None = shared.InputShapeOpt,

@@ -67,11 +67,11 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "text.h5").write_text("hello")
     _bad("inspect", tmp_path / "text.h5", words="unrecognised model format")
     np.save(tmp_path / "wrong.npy", np.zeros((3, 65), np.float32))
-    _bad("eval", "digits-mlp", tmp_path / "wrong.npy", words="takes [N, 64]")
+    _bad("eval", "digits-mlp", tmp_path / "wrong.npy", words="samples have 65 values, the model takes 64")
     np.save(tmp_path / "nan.npy", np.full((2, 64), np.nan, np.float32))
     _bad("eval", "digits-mlp", tmp_path / "nan.npy", words="NaN")
     (tmp_path / "notnpy.npy").write_text("not numpy")
-    _bad("eval", "digits-mlp", tmp_path / "notnpy.npy", words="not a readable .npy")
+    _bad("eval", "digits-mlp", tmp_path / "notnpy.npy", words="notnpy.npy: unreadable")
     _bad("eval", "digits-mlp", tmp_path / "wrong.npy", "--input-shape", "a,b", words="--input-shape")
 
 
