@@ -35,10 +35,6 @@ class Budget:
         """The caller's budget as it is, or a new one starting now."""
         return limit if isinstance(limit, Budget) else cls(None if limit is None else float(limit))
 
-    @property
-    def limited(self) -> bool:
-        return self.seconds is not None
-
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
@@ -48,10 +44,3 @@ class Budget:
 
     def expired(self) -> bool:
         return self.seconds is not None and self.elapsed() >= self.seconds
-
-    def share(self, fraction: float) -> Budget:
-        """A sub-budget of ``fraction`` of what is left (never more than the parent's end)."""
-        left = self.left()
-        if left is None:
-            return Budget(None)
-        return Budget(max(left * fraction, 1e-3))

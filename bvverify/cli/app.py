@@ -3,7 +3,6 @@ options every command takes. User errors go through :func:`fail` (one line, exit
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -160,7 +159,11 @@ def parse_floats(spec: str, what: str) -> list[float]:
 
 def check_timeout(seconds: float) -> None:
     """A time limit is a finite positive number of seconds."""
-    if not math.isfinite(seconds) or seconds <= 0:
+    from bvverify.backends.budget import Budget, BudgetError
+
+    try:
+        Budget(seconds)  # the library's one rule for a time limit
+    except BudgetError:
         fail(f"--timeout {seconds:g}: expected a positive number of seconds")
 
 

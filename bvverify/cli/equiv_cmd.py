@@ -30,7 +30,8 @@ def equiv(
                                       "(default: whether the argmax can differ, ties to the lowest index)."),
     engine: str = typer.Option("ilp", "--engine", help="Exact engine for the product network: ilp (default) or bv."),
     solver: str | None = shared.SolverOpt,
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query, everything included, "
+                                  "before the verdict is 'unknown'."),
     input_shape: str | None = shared.InputShapeOpt,
     qengine: str | None = shared.EngineOpt,
     target: str | None = shared.TargetOpt,

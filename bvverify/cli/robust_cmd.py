@@ -30,7 +30,8 @@ def robust(
     engine: str = shared.VerifyEngineOpt,
     solver: str | None = shared.SolverOpt,
     bounds: str = shared.BoundsOpt,
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query before the verdict is 'unknown'."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query, everything included, "
+                                  "before the verdict is 'unknown'."),
     result_file: Path | None = shared.ResultOpt,
     input_shape: str | None = shared.InputShapeOpt,
     qengine: str | None = shared.EngineOpt,

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from bvverify.backends.base import SPENT
 from bvverify.backends.budget import Budget
 from bvverify.bounds import METHODS
 from bvverify.bounds.interval import propagate
@@ -70,12 +71,12 @@ def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
     budget = Budget.of(timeout)
     t0 = time.perf_counter()
     if budget.expired():
-        return Verdict("unknown", "bounds", 0.0, reason="time limit reached")
+        return Verdict("unknown", "bounds", 0.0, reason=SPENT)
     clo, chi = code_box(net, prop)
     state = symbolic_bounds(net, clo, chi) if method == "symbolic" else None
     env = state.bounds if state is not None else propagate(net, clo, chi)
     if budget.expired():
-        return Verdict("unknown", "bounds", time.perf_counter() - t0, reason="time limit reached (in the bounds)")
+        return Verdict("unknown", "bounds", time.perf_counter() - t0, reason=f"{SPENT} (in the bounds)")
     olo, ohi = env[net.output.name]
     ylo, yhi = output_value_bounds(net, olo, ohi, prop.output.over)
     atoms = [lin for clause in prop.output.clauses for lin in clause]

@@ -26,6 +26,11 @@ DEFAULT_SOLVER = "cpsat"
 STEPS_FOR = {"cpsat": "thresholds"}
 
 
+def resolve_steps(solver: str, steps: str) -> str:
+    """The step encoding ``steps`` means for ``solver`` (``auto``: the measured default)."""
+    return STEPS_FOR.get(solver, "rounding") if steps == "auto" else steps
+
+
 class OptionError(BvverifyError, ValueError):
     """An engine option that does not exist, or does not apply to the chosen engine."""
 
@@ -76,7 +81,7 @@ class EngineOptions:
 
     @property
     def ilp_steps(self) -> str:
-        return STEPS_FOR.get(self.ilp_solver, "rounding") if self.steps == "auto" else self.steps
+        return resolve_steps(self.ilp_solver, self.steps)
 
     @property
     def label(self) -> str:
@@ -84,4 +89,4 @@ class EngineOptions:
         return f"ilp/{self.ilp_solver}" if self.engine == "ilp" else self.engine
 
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_SOLVER", "ENGINES", "STEPS_FOR", "EngineOptions", "OptionError"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_SOLVER", "ENGINES", "STEPS_FOR", "EngineOptions", "OptionError", "resolve_steps"]

@@ -23,7 +23,7 @@ from bvverify.bounds import METHODS as BOUND_METHODS
 from bvverify.bounds import tensor_bounds
 from bvverify.encoders.ilp import IlpLowering, add_clauses, condition_clauses
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
-from bvverify.engines.config import DEFAULT_SOLVER, STEPS_FOR  # the measured defaults live with the options
+from bvverify.engines.config import DEFAULT_SOLVER, resolve_steps  # the measured defaults live with the options
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
@@ -44,7 +44,7 @@ def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, time
     budget = Budget.of(timeout)
     t0 = time.perf_counter()
     backend = get_backend(solver)
-    steps = STEPS_FOR.get(solver, "rounding") if steps == "auto" else steps
+    steps = resolve_steps(solver, steps)
     engine = f"ilp/{solver}"
     if budget.expired():
         return Verdict("unknown", engine, 0.0, reason=SPENT)

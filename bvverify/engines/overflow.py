@@ -81,6 +81,6 @@ def check_overflow(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
             codes = np.array(r.solution, dtype=np.int64).reshape(enc.inputs.shape)
             exact = QNetwork(net.input, prefix, ops.OutputSpec(node.name)).evaluate_codes(codes[None])[0]
             if not (np.any(exact < -lim) or np.any(exact > lim - 1)):
-                raise ReplayError(f"internal error: overflow witness for {node.name} does not overflow in the interpreter")
+                raise ReplayError(f"overflow witness for {node.name} does not overflow in the interpreter")
             results.append(OverflowResult(node.name, "yes", "solver", lo_v, hi_v, codes, secs))
     return results

@@ -73,7 +73,7 @@ def mark_timeout(v: Verdict, budget: Budget) -> Verdict:
     ("cp-sat: UNKNOWN", "z3: canceled", ...), and ``stats["timed_out"]`` is set: the VNN-COMP
     result file then says ``timeout``, not ``unknown``."""
     left = budget.left()
-    if v.status != "unknown" or left is None or budget.seconds is None or left > max(0.05, 0.01 * budget.seconds):
+    if v.status != "unknown" or budget.seconds is None or left > max(0.05, 0.01 * budget.seconds):
         return v
     v.stats["timed_out"] = True
     v.reason = f"timeout: the {budget.seconds:g} s limit was reached" + (f" ({v.reason})" if v.reason else "")

@@ -77,6 +77,5 @@ class Property:
     def __post_init__(self) -> None:
         if self.units not in UNITS:
             raise PropertyError(f"input region units {self.units!r}: expected one of {', '.join(UNITS)}")
-        if self.units == "codes" and np.any(np.asarray(self.lo) != np.round(np.asarray(self.lo))) | np.any(
-                np.asarray(self.hi) != np.round(np.asarray(self.hi))):
+        if self.units == "codes" and any(np.any(b != np.round(b)) for b in map(np.asarray, (self.lo, self.hi))):
             raise PropertyError("an input region in codes needs whole-number bounds")
