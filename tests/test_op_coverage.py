@@ -2,10 +2,9 @@
 
 A new op added to ``ir/ops.py`` must be taught to each layer that dispatches on op type
 (load-time checks, interpreter, interval and symbolic bounds, bit-vector and ILP
-lowerings); this test names every (table, op) pair that was forgotten. A table that
+lowerings, the attack surrogate); this test names every (table, op) pair that was forgotten. A table that
 deliberately does not handle an op holds ``ir.interp.refusal(...)`` for it, which
-raises ``UnsupportedOpError`` naming the op. (The attack surrogate's table joins
-``TABLES`` when it lands.)
+raises ``UnsupportedOpError`` naming the op.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from bvverify.attacks import surrogate
 from bvverify.bounds import symbolic
 from bvverify.encoders import bv, ilp
 from bvverify.errors import UnsupportedOpError
@@ -30,6 +30,7 @@ TABLES: dict[str, Table] = {
     "symbolic bounds (bounds.symbolic.RELAX)": symbolic.RELAX,
     "bit-vector (encoders.bv.LOWER)": bv.LOWER,
     "ILP (encoders.ilp.LOWER)": ilp.LOWER,
+    "attack surrogate (attacks.surrogate.SURROGATE)": surrogate.SURROGATE,
 }
 
 
