@@ -3,7 +3,7 @@
     python scripts/bench/qvip_table2.py [--benchmarks DIR] [--engines bounds,ilp:cpsat] [--timeout 60]
         [--suite mnist,fashion] [--eps 1,2,3,4] [--limit N] [--out qvip_table2.jsonl] [--resume] [--json]
 
-Protocol (benchmarks README section 4): P1-6 (MNIST, 784-64-32, pow2 fixed point) on test samples
+Protocol (benchmarks README section 4; written once in suite_qvip.py): P1-6 (MNIST, 784-64-32, pow2 fixed point) on test samples
 0-99 / 100-199 / 200-299 / 300-399 at eps = 1 / 2 / 3 / 4 pixel codes; P4-6 (Fashion-MNIST) on
 0-99 / 100-199 / 200-249 / 300-349. The ball is in integer pixel codes clipped to [0, 255], the
 property untargeted over all 32 outputs with ties to the lowest index. A sample whose clean
@@ -20,7 +20,6 @@ bug: it is printed loudly and the exit code is 1.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -28,7 +27,6 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,106 +34,24 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import bvverify
 from bvverify.engines.base import ReplayError, Verdict, replay
 from bvverify.engines.config import EngineOptions, OptionError
 from bvverify.engines.registry import verify
 from bvverify.ir.graph import QNetwork
-from bvverify.properties.robustness import argmax_lowest, load_data, robustness_property
 from bvverify.properties.spec import Property
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the protocol module beside this script
+from suite_qvip import SUITES, Loaded, load_published, load_suite, select_queries  # noqa: E402
 
 DECIDED = ("holds", "violated")
 STATUSES = ("holds", "violated", "unknown", "misclassified")
 RELATIONS = ("agree", "disagree", "resolved", "unresolved", "open", "skipped")
 SOURCES = ("qvip", "aaai21")
-QVIP_WORDS = {"Robust": "holds", "Non-robust": "violated", "NA": "NA"}
-AAAI_WORDS = {"robust": "holds", "non-robust": "violated", "timeout": "timeout", "misclassified": "misclassified"}
 Runner = Callable[[QNetwork, Property, float], Verdict]
 Key = tuple[str, int, int]  # suite, sample, eps
 
 out_console = Console(width=None if sys.stdout.isatty() else 160)  # wide tables also in logs and pipes
 log = Console(stderr=True)
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    dataset: str  # the published files' dataset column
-    h5: str  # paths relative to the benchmarks folder
-    images: str
-    blocks: tuple[tuple[int, int, int], ...]  # (first sample, stop, eps)
-
-
-SUITES = {
-    "mnist": Suite("mnist", "mnist", "qvip22_data/QNNs/mnist_1blk_64_in_8_qu_6.h5", "eran/mnist_test_first500_int.csv",
-                   ((0, 100, 1), (100, 200, 2), (200, 300, 3), (300, 400, 4))),
-    "fashion": Suite("fashion", "fashion-mnist", "qvip22_data/QNNs/fashion-mnist_1blk_64_in_8_qu_6.h5",
-                     "eran/fashion_mnist_test_first500_int.csv",
-                     ((0, 100, 1), (100, 200, 2), (200, 250, 3), (300, 350, 4))),
-}
-
-
-@dataclass
-class Loaded:
-    """A suite's network and images, with the clean predictions that decide which samples get a query."""
-
-    suite: Suite
-    net: QNetwork
-    xs: np.ndarray  # int64 pixel codes [N, 784]
-    ys: np.ndarray
-    pred: np.ndarray
-
-    def prop(self, sample: int, eps: int) -> Property:
-        return robustness_property(self.net, self.xs[sample], int(self.ys[sample]), eps, "codes",
-                                   name=f"{self.suite.name}#{sample}@{eps}")
-
-
-def load_suite(bench: Path, suite: Suite) -> Loaded:
-    net = bvverify.load(bench / suite.h5)
-    xs, ys = load_data(bench / suite.images, int(np.prod(net.input.shape)))
-    if ys is None:
-        raise SystemExit(f"{bench / suite.images}: no labels")
-    codes = xs.astype(np.int64)
-    out = net.evaluate_codes(codes.reshape((len(codes),) + tuple(net.input.shape)))
-    return Loaded(suite, net, codes, ys, np.array([argmax_lowest(o) for o in out]))
-
-
-def select_queries(suite: Suite, limit: int | None, radii: set[int] | None) -> list[Key]:
-    """The protocol's (sample, eps) pairs, the first ``limit`` of each eps block."""
-    keys = []
-    for first, stop, eps in suite.blocks:
-        if radii is None or eps in radii:
-            samples = range(first, stop)[:limit]
-            keys += [(suite.name, i, eps) for i in samples]
-    return keys
-
-
-def load_published(bench: Path) -> dict[tuple[str, int, int], dict[str, Any]]:
-    """(dataset, sample, eps) -> normalised QVIP Table 2 and AAAI'21 verdicts (holds / violated / NA, timeout, misclassified)."""
-    pub: dict[tuple[str, int, int], dict[str, Any]] = defaultdict(dict)
-    qvip = bench / "qvip22_data" / "derived" / "qvip_results_long.csv"
-    if qvip.is_file():
-        for r in _rows(qvip):
-            if r["source"] == "sec_5_2_Table_2":
-                entry = pub[(r["dataset"], int(r["sample_id"]), int(float(r["radius"])))]
-                entry["qvip"] = _word(QVIP_WORDS, r["result"], qvip)
-                entry["qvip_seconds"] = None if r["qvip_time_s"] in ("", "NA") else float(r["qvip_time_s"])
-    aaai = bench / "aaai21_qnn_robustness" / "results" / "aaai21_reported_results.csv"
-    if aaai.is_file():
-        for r in _rows(aaai):
-            pub[(r["dataset"], int(r["sample_id"]), int(float(r["eps"])))]["aaai21"] = _word(AAAI_WORDS, r["status"], aaai)
-    return pub
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _word(words: dict[str, str], word: str, path: Path) -> str:
-    if word not in words:
-        raise SystemExit(f"{path}: unexpected result {word!r} (expected one of {sorted(words)})")
-    return words[word]
 
 
 def make_runner(spec: str) -> Runner:

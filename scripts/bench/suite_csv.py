@@ -1,0 +1,75 @@
+"""The suite's result file: one CSV row per (query, engine), appended and flushed as each is decided.
+
+Why a CSV written row by row: a multi-hour run that is stopped (or crashes) keeps every verdict
+it reached, and a re-run skips them. A half-written last line (the process died mid-write) is cut
+off before appending, so it cannot swallow the next row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from pathlib import Path
+
+COLUMNS = ("suite", "model", "query", "eps", "engine", "status", "seconds", "timed_out", "timeout", "published",
+           "published_detail", "relation", "cex_file", "reason")
+Row = dict[str, str]
+Key = tuple[str, str, str, str, str]  # suite, model, query, eps, engine
+RERUN = ("error",)  # statuses a re-run tries again (an engine that raised may be fixed since)
+
+
+def key(row: Row) -> Key:
+    return row["suite"], row["model"], row["query"], row["eps"], row["engine"]
+
+
+def read_rows(path: Path) -> list[Row]:
+    """The rows of an earlier run (the last row per key wins); a partial last line is dropped from the file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):  # a crash mid-write: cut the partial line so the next append starts clean
+        cut = data.rfind(b"\n") + 1
+        print(f"{path}: dropping a half-written last line ({len(data) - cut} bytes)", file=sys.stderr)
+        with open(path, "rb+") as f:
+            f.truncate(cut)
+        data = data[:cut]
+    reader = csv.reader(io.StringIO(data.decode("utf-8")))
+    header = next(reader, None)
+    if header is None:
+        return []
+    if tuple(header) != COLUMNS:
+        raise SystemExit(f"{path}: not a result file of this suite version (columns {header}); choose another --out")
+    rows: dict[Key, Row] = {}
+    for n, fields in enumerate(reader, start=2):
+        if len(fields) != len(COLUMNS):
+            print(f"{path}:{n}: unreadable row skipped ({len(fields)} fields, expected {len(COLUMNS)})", file=sys.stderr)
+            continue
+        row = dict(zip(COLUMNS, fields))
+        rows[key(row)] = row
+    return list(rows.values())
+
+
+class Writer:
+    """Appends rows to the CSV, writing the header first when the file is new, each row flushed to disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.stat().st_size == 0:
+            self._write(COLUMNS)
+
+    def append(self, row: Row) -> None:
+        self._write(tuple(" ".join(str(row.get(c, "")).splitlines()) for c in COLUMNS))  # one row, one line
+
+    def _write(self, fields: tuple[str, ...]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(fields)
+        with open(self.path, "a", newline="") as f:
+            f.write(buf.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+
+
+__all__ = ["COLUMNS", "RERUN", "Key", "Row", "Writer", "key", "read_rows"]

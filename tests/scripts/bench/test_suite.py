@@ -1,0 +1,186 @@
+"""scripts/bench/suite.py: the one benchmark-suite command.
+
+The digits suite needs no benchmark data (the models are bundled), so its run, resume, conflict and
+error tests always run. The QVIP and mnistfc checks need ``$BVVERIFY_BENCHMARKS`` or
+``<repo>/../shared/benchmarks`` (mnistfc also the onnx package) and are skipped without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPTS = ROOT / "scripts" / "bench"
+BENCH = Path(os.environ["BVVERIFY_BENCHMARKS"]) if "BVVERIFY_BENCHMARKS" in os.environ else ROOT / ".." / "shared" / "benchmarks"
+STATUSES = {"holds", "violated", "unknown", "misclassified"}
+
+
+def load(name: str) -> ModuleType:
+    """A script module by file (scripts/bench is no package); its suite_* helpers import from beside it."""
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", SCRIPTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def suite() -> ModuleType:
+    return load("suite")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def digits_args(out: Path, engines: str = "bounds,ilp:cpsat") -> list[str]:
+    return ["digits", "--limit", "1", "--engines", engines, "--timeout", "20", "--out", str(out)]
+
+
+def test_digits_run_then_resume_after_a_torn_line(suite: ModuleType, tmp_path: Path) -> None:
+    assert suite.main(digits_args(tmp_path)) == 0
+    rows = read_csv(tmp_path / "digits.csv")
+    assert len(rows) == 2 * 3 * 2  # models x eps x engines, the first image of each block
+    assert {(r["model"], r["eps"]) for r in rows} == {(m, e) for m in ("digits-mlp", "digits-cnn") for e in ("1", "2", "3")}
+    for r in rows:
+        assert r["status"] in STATUSES and r["query"] == "0" and r["timeout"] == "20"
+        assert r["published"] == "" and r["relation"] == ""  # nothing published for the bundled models
+        assert float(r["seconds"]) >= 0 and r["timed_out"] in ("0", "1")
+        if r["status"] == "violated":
+            assert (tmp_path / r["cex_file"]).read_text().startswith("sat\n")
+    md = (tmp_path / "digits.md").read_text()
+    assert "## Per engine" in md and "`ilp:cpsat`" in md and "0 conflicts, 0 errors" in md
+    assert "`bv` vs auto: not measured" in md  # the must-show figure says why it is missing
+
+    data = (tmp_path / "digits.csv").read_bytes()
+    (tmp_path / "digits.csv").write_bytes(data[:-7])  # a crash in the middle of the last row
+    assert suite.main(digits_args(tmp_path)) == 0
+    again = read_csv(tmp_path / "digits.csv")
+    assert len(again) == len(rows)  # the torn row was cut and run again; nothing else re-ran
+    assert [(r["model"], r["eps"], r["engine"]) for r in again] == [(r["model"], r["eps"], r["engine"]) for r in rows]
+
+
+def test_engine_conflict_is_a_bug(suite: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv_mod = load("suite_csv")
+    w = csv_mod.Writer(tmp_path / "digits.csv")  # an earlier run's row from another engine that says violated
+    w.append({"suite": "digits", "model": "digits-mlp", "query": "0", "eps": "1", "engine": "bv", "status": "violated",
+              "seconds": "1", "timed_out": "0", "timeout": "20"})
+    assert suite.main(digits_args(tmp_path, "bounds")) == 1  # bounds proves it holds
+    captured = capsys.readouterr()
+    assert "BUG: engines disagree on digits-mlp #0 eps 1" in captured.err
+    assert "**BUG** digits-mlp #0 eps 1: `bounds` holds, `bv` violated" in (tmp_path / "digits.md").read_text()
+
+
+def test_engine_error_is_recorded_and_retried(suite: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(suite, "verify", broken)
+    assert suite.main(digits_args(tmp_path, "bounds")) == 1
+    rows = read_csv(tmp_path / "digits.csv")
+    assert {r["status"] for r in rows} == {"error"} and "engine exploded" in rows[0]["reason"]
+    monkeypatch.undo()
+    assert suite.main(digits_args(tmp_path, "bounds")) == 0  # the error rows are run again, and the last row per query wins
+    latest = load("suite_csv").read_rows(tmp_path / "digits.csv")
+    assert len(latest) == 6 and {r["status"] for r in latest} <= STATUSES
+
+
+def test_refuses_an_output_folder_inside_the_repository(suite: ModuleType) -> None:
+    with pytest.raises(SystemExit):  # the witnesses are perturbed benchmark images: never in the repository
+        suite.main(["digits", "--out", str(ROOT / "bench-results")])
+    assert not (ROOT / "bench-results").exists()
+
+
+def test_engine_specs(suite: ModuleType) -> None:
+    opts = suite.engine_options(["bounds:interval", "ilp:cpsat", "bv"], 7)
+    assert opts["bounds:interval"].bounds == "interval" and opts["ilp:cpsat"].ilp_solver == "cpsat"
+    with pytest.raises(SystemExit, match="engine 'nope'"):
+        suite.engine_options(["nope"], 0)
+    if "auto" in suite.REGISTERED:  # auto and attack are being added to the registry: before that they are refused by name
+        assert suite.engine_options(["auto"], 7)["auto"].seed == 7
+    else:
+        with pytest.raises(SystemExit, match="registry has no 'auto'"):
+            suite.engine_options(["auto"], 0)
+
+
+def row(engine: str, query: str, seconds: float, timed_out: bool = False, status: str = "unknown") -> dict[str, str]:
+    return {"suite": "s", "model": "m", "query": query, "eps": "1", "engine": engine, "status": status,
+            "seconds": str(seconds), "timed_out": "1" if timed_out else "0", "timeout": "10"}
+
+
+def test_time_against_auto() -> None:
+    report = load("suite_report")
+    rows = [row("auto", "a", 0.5, status="holds"), row("bv", "a", 2.0, status="holds"),  # ratio 4
+            row("auto", "b", 1.0), row("bv", "b", 9.9, timed_out=True),  # the timeout counts as 10: ratio 10
+            row("auto", "c", 0.1, status="holds"), row("bv", "c", 0.5, status="holds"),  # under 1 s: not counted
+            row("auto", "d", 1.0, status="holds"), row("bv", "d", 1.5, status="holds")]  # ratio 1.5
+    lines = report.speed_vs_auto(rows, ["auto", "bv"])
+    assert "`ilp:z3` vs auto: not measured" in lines[0]
+    assert "on the 3 queries where `bv` took more than 1 s, median time ratio **4.00x**" in lines[1]
+    assert "1 of `bv`, 0 of `auto`" in lines[1]
+    assert "no auto engine" in report.speed_vs_auto(rows, ["bv"])[1]
+
+
+def test_relation_and_float_consensus() -> None:
+    report, defs = load("suite_report"), load("suite_defs")
+    assert report.relation("holds", "holds") == "agree" and report.relation("violated", "holds") == "disagree"
+    assert report.relation("holds", "NA") == "resolved" and report.relation("unknown", "violated") == "unresolved"
+    assert report.relation("unknown", "timeout") == "open" and report.relation("holds", "") == ""
+    assert report.relation("misclassified", "holds") == "disagree" and report.relation("misclassified", "NA") == "skipped"
+    assert defs.consensus({"A": "holds", "B": "holds", "C": "violated", "D": "timeout"}) == \
+        ("holds", "holds 2, violated 1 (C), no answer 1 of 4 tools")
+    assert defs.consensus({"A": "holds", "B": "violated"})[0] == "conflict"
+    assert defs.consensus({"A": "timeout"})[0] == "NA"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Path:
+    if not (BENCH / "qvip22_data").is_dir():
+        pytest.skip(f"benchmark data not found at {BENCH} (set BVVERIFY_BENCHMARKS)")
+    return BENCH
+
+
+def test_qvip_suites_small(suite: ModuleType, bench: Path, tmp_path: Path) -> None:
+    assert suite.main(["qvip-t2", "--benchmarks", str(bench), "--limit", "1", "--engines", "bounds", "--out", str(tmp_path)]) == 0
+    rows = read_csv(tmp_path / "qvip-t2.csv")
+    assert sorted((r["model"], int(r["query"]), int(r["eps"])) for r in rows) == sorted(
+        [("P1-6", 0, 1), ("P1-6", 100, 2), ("P1-6", 200, 3), ("P1-6", 300, 4),
+         ("P4-6", 0, 1), ("P4-6", 100, 2), ("P4-6", 200, 3), ("P4-6", 300, 4)])
+    for r in rows:
+        assert r["published"] in ("holds", "violated", "NA", "timeout", "misclassified")
+        assert r["published_detail"].startswith("qvip=")
+        assert r["relation"] in ("agree", "resolved", "unresolved", "open", "skipped")
+    defs = load("suite_defs")
+    t3 = defs.build("qvip-t3-r2", bench, Path("unused"), None)
+    assert len(t3.queries) == 7 * 100 + 4 * 50  # P1-6's Table 3 network file was not published
+    assert any("P1-6" in n for n in t3.notes)
+    assert {q.model.name for q in t3.queries} >= {"P1-4", "P2-10", "P3-8"} and all(100 <= int(q.query) < 200 for q in t3.queries)
+
+
+def test_mnistfc_small(suite: ModuleType, bench: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    quantize = load("quantize_mnistfc")
+    models = tmp_path / "models"
+    quantize.main(["--benchmarks", str(bench), "--out", str(models), "--calibration", "100", "--check", "20"])
+    out = tmp_path / "out"
+    assert suite.main(["mnistfc", "--benchmarks", str(bench), "--models", str(models), "--limit", "1", "--engines", "bounds",
+                       "--timeout", "5", "--out", str(out)]) == 0
+    rows = read_csv(out / "mnistfc.csv")
+    assert {(r["model"], r["query"]) for r in rows} == {(m, f"prop_0_{e}") for m in ("256x2", "256x4", "256x6")
+                                                        for e in ("0.03", "0.05")}
+    assert all(r["published"] in ("holds", "violated", "NA", "conflict") and "tools" in r["published_detail"] for r in rows)
+    assert "## Float vs int8" in (out / "mnistfc.md").read_text()
+    q = load("suite_defs").build("mnistfc", bench, models, 1).queries[0]
+    prop = q.prepare(q.model.net).prop
+    assert prop.output.over == "dequantized"  # Y_j are the float logits: the int8 model's dequantized outputs
