@@ -16,6 +16,7 @@ from bvverify.cli import (  # noqa: F401  (each module registers its command on 
     export_smt_cmd,
     inspect_cmd,
     overflow_cmd,
+    radius_cmd,
     robust_cmd,
     verify_cmd,
 )
