@@ -25,6 +25,7 @@ SPENT = "time limit reached"  # the reason of an answer given without calling th
 M = TypeVar("M")
 M_contra = TypeVar("M_contra", contravariant=True)
 Built = TypeVar("Built")
+Hint = list  # one int (or None: no hint) per model variable, see check_hints
 
 
 class UnknownSolverError(BvverifyError, ValueError):
@@ -74,7 +75,7 @@ class Backend(Protocol[M_contra]):
     name: str
     capabilities: Capabilities
 
-    def solve(self, model: M_contra, budget: Budget, hints: list[int] | None = None) -> SolveResult: ...
+    def solve(self, model: M_contra, budget: Budget, hints: Hint | None = None) -> SolveResult: ...
 
 
 class BudgetedBackend(ABC, Generic[M, Built]):
@@ -85,13 +86,13 @@ class BudgetedBackend(ABC, Generic[M, Built]):
     name: str = ""
     capabilities: Capabilities = Capabilities(exact=True, incremental=False, hints=False)
 
-    def solve(self, model: M, budget: Budget, hints: list[int] | None = None) -> SolveResult:
+    def solve(self, model: M, budget: Budget, hints: Hint | None = None) -> SolveResult:
         t0 = time.perf_counter()
         res = self._solve(model, budget, hints if self.capabilities.hints else None)
         res.seconds = time.perf_counter() - t0
         return res
 
-    def _solve(self, model: M, budget: Budget, hints: list[int] | None) -> SolveResult:
+    def _solve(self, model: M, budget: Budget, hints: Hint | None) -> SolveResult:
         if budget.expired():
             return SolveResult("unknown", reason=SPENT)
         built = self._build(model, hints)
@@ -100,7 +101,7 @@ class BudgetedBackend(ABC, Generic[M, Built]):
         return self._run(built, budget.left())
 
     @abstractmethod
-    def _build(self, model: M, hints: list[int] | None) -> Built:
+    def _build(self, model: M, hints: Hint | None) -> Built:
         """Translate ``model`` (and the hint, if the back-end takes one) into the library's form."""
 
     @abstractmethod
@@ -111,12 +112,13 @@ class BudgetedBackend(ABC, Generic[M, Built]):
         return f"<{type(self).__name__} {self.name!r} {self.capabilities}>"
 
 
-def check_hints(hints: list[int] | None, n_vars: int) -> list[int] | None:
-    """A hint is a full assignment, one integer per variable, or nothing."""
+def check_hints(hints: Hint | None, n_vars: int) -> Hint | None:
+    """A hint is one entry per variable (``None``: no hint for that one, e.g. the internal
+    variables when only an input point is known), or nothing."""
     if hints is not None and len(hints) != n_vars:
         raise InternalError(f"a hint of {len(hints)} values for a model of {n_vars} variables")
     return hints
 
 
-__all__ = ["SPENT", "STATUSES", "Backend", "BudgetedBackend", "Capabilities", "SolveResult",
+__all__ = ["SPENT", "STATUSES", "Backend", "Hint", "BudgetedBackend", "Capabilities", "SolveResult",
            "UnknownSolverError", "check_hints"]

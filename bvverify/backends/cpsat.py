@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from bvverify.backends.base import BudgetedBackend, Capabilities, SolveResult, check_hints
+from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult, check_hints
 from bvverify.encoders.intmodel import IntModel
 
 _UNBOUNDED = 2**62  # CP-SAT's stand-in for a missing side of a constraint
@@ -36,7 +36,7 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
     def __init__(self, threads: int | None = None) -> None:
         self.threads = default_threads() if threads is None else max(1, int(threads))
 
-    def _build(self, model: IntModel, hints: list[int] | None) -> _Built:
+    def _build(self, model: IntModel, hints: Hint | None) -> _Built:
         from ortools.sat.python import cp_model
 
         cp = cp_model.CpModel()
@@ -51,7 +51,8 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
                 z, val = con.when
                 ct.only_enforce_if(xs[z] if val == 1 else xs[z].Not())
         for x, v in zip(xs, check_hints(hints, model.n_vars) or ()):
-            cp.add_hint(x, int(v))
+            if v is not None:
+                cp.add_hint(x, int(v))
         return _Built(cp_model, cp, xs)
 
     def _run(self, built: _Built, seconds: float | None) -> SolveResult:

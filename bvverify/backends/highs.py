@@ -18,7 +18,7 @@ from typing import Any
 
 import highspy
 
-from bvverify.backends.base import BudgetedBackend, Capabilities, SolveResult
+from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult
 from bvverify.backends.killable import solve_killable
 from bvverify.encoders.intmodel import IntModel, big_m_rows
 
@@ -99,7 +99,7 @@ class Highs(BudgetedBackend[IntModel, Any]):
     # A MIP re-solve starts its search over; a MIP start would be one more floating-point input.
     capabilities = Capabilities(exact=False, incremental=False, hints=False)
 
-    def _build(self, model: IntModel, hints: list[int] | None) -> Any:
+    def _build(self, model: IntModel, hints: Hint | None) -> Any:
         return _lp(model)
 
     def _run(self, built: Any, seconds: float | None) -> SolveResult:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import z3
 
-from bvverify.backends.base import BudgetedBackend, Capabilities, SolveResult
+from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult
 from bvverify.backends.z3_run import check
 
 
@@ -38,7 +38,7 @@ class Z3Bv(BudgetedBackend[BvQuery, tuple[z3.Solver, Sequence[z3.BitVecRef]]]):
     name = "z3bv"
     capabilities = Capabilities(exact=True, incremental=True, hints=False)
 
-    def _build(self, model: BvQuery, hints: list[int] | None) -> tuple[z3.Solver, Sequence[z3.BitVecRef]]:
+    def _build(self, model: BvQuery, hints: Hint | None) -> tuple[z3.Solver, Sequence[z3.BitVecRef]]:
         return make_solver(model), model.inputs
 
     def _run(self, built: tuple[z3.Solver, Sequence[z3.BitVecRef]], seconds: float | None) -> SolveResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import z3
 
-from bvverify.backends.base import BudgetedBackend, Capabilities, SolveResult
+from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult
 from bvverify.backends.z3_run import check
 from bvverify.encoders.intmodel import IntModel
 
@@ -47,7 +47,7 @@ class Z3Lia(BudgetedBackend[IntModel, _Built]):
     def _solver(self) -> z3.Solver | z3.Optimize:
         return z3.SolverFor("QF_LIA")
 
-    def _build(self, model: IntModel, hints: list[int] | None) -> _Built:
+    def _build(self, model: IntModel, hints: Hint | None) -> _Built:
         s = self._solver()
         s.from_string(_smt2(model))
         return s, [z3.Int(f"v{i}") for i in range(model.n_vars)]

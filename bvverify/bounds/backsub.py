@@ -96,10 +96,13 @@ class SymbolicBounds:
         self.box[name] = fresh_symbol(bounds)
         self.mag[name] = np.maximum(np.abs(self.box[name].lo), np.abs(self.box[name].hi))
 
-    def lower(self, name: str, lam: np.ndarray, slack: np.ndarray | float = 0.0) -> np.ndarray:
+    def lower(self, name: str, lam: np.ndarray, slack: np.ndarray | float = 0.0,
+              keep: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Sound lower bounds of ``lam @ flat(name)`` (rows of lam) by back-substitution; ``slack``
         is error the caller already made. Wherever one tensor carries all the coefficients,
-        its own bounds give a bound too (they may be tighter than the input box's): the best counts."""
+        its own bounds give a bound too (they may be tighter than the input box's): the best counts.
+        ``keep`` receives the rows' coefficients on the flat input (``keep["input"]``): where the
+        bound loses most to the box's width, which is where a branch-and-bound splits."""
         terms = {name: np.asarray(lam, dtype=np.float64)}
         const = np.zeros(lam.shape[0])
         slack = np.zeros(lam.shape[0]) + slack
@@ -108,6 +111,8 @@ class SymbolicBounds:
             coef = terms.pop(t, None)
             if coef is None:
                 continue
+            if keep is not None and t == "input":
+                keep["input"] = coef
             if not terms and t in self.box:
                 dc, ds = _substitute(self.box[t], coef, {}, self.mag)
                 best = np.maximum(best, _sound(const + dc, slack + ds))

@@ -141,7 +141,7 @@ def propagate_symbolic(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray) 
 
 
 def output_linear_lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray, C: np.ndarray,
-                        bounds: SymbolicBounds | None = None) -> np.ndarray:
+                        bounds: SymbolicBounds | None = None, keep: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Sound lower bounds of ``C @ y`` over the box, y the flat output codes (C: [m, n_out],
     floats or Fractions). Substituting whole rows keeps what the outputs share, which
     is what proves ``o_y - o_j > 0`` where per-output bounds overlap. ``bounds``: a
@@ -149,7 +149,7 @@ def output_linear_lower(net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
     state = bounds if bounds is not None else symbolic_bounds(net, code_lo, code_hi)
     name = net.output.name
     rows = np.asarray(C, dtype=np.float64).reshape(-1, state.mag[name].size)
-    return state.lower(name, rows, _U * (np.abs(rows) @ state.mag[name]))  # C's own rounding to float64
+    return state.lower(name, rows, _U * (np.abs(rows) @ state.mag[name]), keep)  # C's own rounding to float64
 
 
 __all__ = ["RELAX", "Affine", "Box", "Pointwise", "Relax", "RelaxRule", "Select", "SymbolicBounds", "Taps",

@@ -66,10 +66,13 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON document instead of
 
 
 EXIT = {"holds": 0, "violated": 1, "unknown": 3}
-VerifyEngineOpt = typer.Option("ilp", "--engine", help="Verification engine: ilp (exact integer linear program, see "
-                               "--solver; default), bv (exact z3 bit-vector encoding), both sound and complete; or bounds "
-                               "(bound propagation: holds, a violating box centre, or unknown).")
-SolverOpt = typer.Option(None, "--solver", help="ILP back-end for --engine ilp: cpsat (OR-Tools CP-SAT, exact integer "
+VerifyEngineOpt = typer.Option("auto", "--engine", help="Verification engine: auto (default: gradient attack, bounds, "
+                               "branching, then the exact ILP on what is left), ilp (exact integer linear program, see "
+                               "--solver), bv (exact z3 bit-vector encoding), all sound and complete; bounds "
+                               "(bound propagation: holds, a violating box centre, or unknown) or attack (search only: "
+                               "a replayed counterexample or unknown).")
+SeedOpt = typer.Option(0, "--seed", help="Seed of the attack's random restarts (auto, attack): the same seed, the same search.")
+SolverOpt = typer.Option(None, "--solver", help="ILP back-end for --engine ilp and auto: cpsat (OR-Tools CP-SAT, exact integer "
                          "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
                          "arithmetic) or z3opt (z3 Optimize).")
 BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
@@ -99,12 +102,12 @@ def runtime_for(model: str, net: Any, engine: str | None):
 
 
 
-def engine_options(engine: str, solver: str | None = None, bounds: str = "symbolic") -> Any:
+def engine_options(engine: str, solver: str | None = None, bounds: str = "symbolic", seed: int = 0) -> Any:
     """The typed options of a run, checked once here: a wrong or inapplicable option is one line, exit 2."""
     from bvverify.engines.config import EngineOptions, OptionError
 
     try:
-        return EngineOptions(engine, solver=solver, bounds=bounds)
+        return EngineOptions(engine, solver=solver, bounds=bounds, seed=seed)
     except OptionError as e:
         fail(str(e))
 

@@ -30,6 +30,7 @@ def robust(
     engine: str = shared.VerifyEngineOpt,
     solver: str | None = shared.SolverOpt,
     bounds: str = shared.BoundsOpt,
+    seed: int = shared.SeedOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query, everything included, "
                                   "before the verdict is 'unknown'."),
     result_file: Path | None = shared.ResultOpt,
@@ -52,7 +53,7 @@ def robust(
         shared.fail(f"--eps-unit {eps_unit!r}: expected codes or float")
     if clip is not None and eps_unit != "float":
         shared.fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
-    options = shared.engine_options(engine, solver, bounds)
+    options = shared.engine_options(engine, solver, bounds, seed)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if eps_unit == "float" and net.integer_input:
         shared.fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")

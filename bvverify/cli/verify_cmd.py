@@ -20,6 +20,7 @@ def verify(
     engine: str = shared.VerifyEngineOpt,
     solver: str | None = shared.SolverOpt,
     bounds: str = shared.BoundsOpt,
+    seed: int = shared.SeedOpt,
     timeout: float = shared.TimeoutOpt,
     result_file: Path | None = shared.ResultOpt,
     input_shape: str | None = shared.InputShapeOpt,
@@ -34,7 +35,7 @@ def verify(
     from bvverify.properties.vnnlib import read_vnnlib
 
     shared.check_timeout(timeout)
-    options = shared.engine_options(engine, solver, bounds)
+    options = shared.engine_options(engine, solver, bounds, seed)
     if result_file is not None:
         shared.check_writable(result_file)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)

@@ -456,10 +456,16 @@ def condition_clauses(lw: IlpLowering, out: ITensor, cond: OutputCondition) -> l
     """The output condition's clauses as integral atoms, minus what the bounds decide:
     atoms that always hold are dropped, clauses with an atom that never holds are dropped.
     An empty list: no clause can hold; an empty clause: it always holds."""
+    return [atoms for _, atoms in indexed_clauses(lw, out, cond)]
+
+
+def indexed_clauses(lw: IlpLowering, out: ITensor, cond: OutputCondition) -> list[tuple[int, list[Atom]]]:
+    """:func:`condition_clauses` with each clause's index in ``cond.clauses`` (engines that
+    treat clauses one by one keep the property's own numbering)."""
     vals, denom = _output_values(lw, out, cond)
     m = lw.m
-    clauses: list[list[Atom]] = []
-    for clause in cond.clauses:
+    clauses: list[tuple[int, list[Atom]]] = []
+    for k, clause in enumerate(cond.clauses):
         atoms: list[Atom] = []
         possible = True
         for lin in clause:
@@ -479,7 +485,7 @@ def condition_clauses(lw: IlpLowering, out: ITensor, cond: OutputCondition) -> l
                 break
             atoms.append((expr, a, bound))
         if possible:
-            clauses.append(atoms)
+            clauses.append((k, atoms))
     return clauses
 
 
@@ -500,4 +506,5 @@ def add_clauses(m: IntModel, clauses: list[list[Atom]]) -> None:
     m.add(pick, lo=1)
 
 
-__all__ = ["LOWER", "Atom", "ITensor", "IlpLowering", "RoundingForm", "add_clauses", "condition_clauses", "rounding_form"]
+__all__ = ["LOWER", "Atom", "ITensor", "IlpLowering", "RoundingForm", "add_clauses", "condition_clauses", "indexed_clauses",
+           "rounding_form"]

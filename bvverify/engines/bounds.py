@@ -61,6 +61,24 @@ def _ruled_out_atoms(net: QNetwork, prop: Property, atoms: list[Linear], ylo: li
     return out
 
 
+def open_clauses(net: QNetwork, prop: Property, clo: np.ndarray, chi: np.ndarray,
+                 method: str = "symbolic", state: SymbolicBounds | None = None) -> list[int]:
+    """Indices of the output condition's clauses that the bounds over the code box [clo, chi]
+    cannot rule out (a clause is ruled out when one of its atoms is impossible). Empty: holds.
+    ``state``: symbolic bounds of this box already computed by the caller."""
+    if method not in METHODS:
+        raise OptionError(f"bounds method {method!r}: use one of {', '.join(METHODS)}")
+    if method == "symbolic" and state is None:
+        state = symbolic_bounds(net, clo, chi)
+    env = state.bounds if method == "symbolic" and state is not None else propagate(net, clo, chi)
+    olo, ohi = env[net.output.name]
+    ylo, yhi = output_value_bounds(net, olo, ohi, prop.output.over)
+    atoms = [lin for clause in prop.output.clauses for lin in clause]
+    ruled_out = _ruled_out_atoms(net, prop, atoms, ylo, yhi, state if method == "symbolic" else None, clo, chi)
+    ends = np.cumsum([len(clause) for clause in prop.output.clauses])
+    return [k for k, (e, c) in enumerate(zip(ends, prop.output.clauses)) if not any(ruled_out[e - len(c) : e])]
+
+
 def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
                   prefer: np.ndarray | None = None, method: str = "symbolic",
                   timeout: Budget | float | None = None) -> Verdict:
@@ -73,18 +91,11 @@ def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
     if budget.expired():
         return Verdict("unknown", "bounds", 0.0, reason=SPENT)
     clo, chi = code_box(net, prop)
-    state = symbolic_bounds(net, clo, chi) if method == "symbolic" else None
-    env = state.bounds if state is not None else propagate(net, clo, chi)
+    still_open = open_clauses(net, prop, clo, chi, method)
     if budget.expired():
         return Verdict("unknown", "bounds", time.perf_counter() - t0, reason=f"{SPENT} (in the bounds)")
-    olo, ohi = env[net.output.name]
-    ylo, yhi = output_value_bounds(net, olo, ohi, prop.output.over)
-    atoms = [lin for clause in prop.output.clauses for lin in clause]
-    ruled_out = _ruled_out_atoms(net, prop, atoms, ylo, yhi, state, clo, chi)
-    ends = np.cumsum([len(clause) for clause in prop.output.clauses])
-    open_clauses = sum(not any(ruled_out[e - len(c) : e]) for e, c in zip(ends, prop.output.clauses))
-    stats = {"open_clauses": open_clauses, "clauses": len(prop.output.clauses), "method": method}
-    if open_clauses == 0:
+    stats = {"open_clauses": len(still_open), "clauses": len(prop.output.clauses), "method": method}
+    if not still_open:
         return Verdict("holds", "bounds", time.perf_counter() - t0, stats=stats)
     centre = (clo + chi) // 2
     out = net.evaluate_codes(centre[None])[0]
@@ -93,4 +104,4 @@ def verify_bounds(net: QNetwork, prop: Property, runtime: Runtime | None = None,
         cex = replay(net, prop, centre, runtime, prefer)
         return Verdict("violated", "bounds", time.perf_counter() - t0, counterexample=cex, stats=stats)
     return Verdict("unknown", "bounds", time.perf_counter() - t0,
-                   reason=f"{method} bounds leave {open_clauses} of {len(prop.output.clauses)} clauses open", stats=stats)
+                   reason=f"{method} bounds leave {len(still_open)} of {len(prop.output.clauses)} clauses open", stats=stats)

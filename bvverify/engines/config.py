@@ -17,8 +17,9 @@ from bvverify.bounds import METHODS as BOUND_METHODS
 from bvverify.encoders.ilp import STEP_ENCODINGS
 from bvverify.errors import BvverifyError
 
-ENGINES = ("ilp", "bv", "bounds")
-DEFAULT_ENGINE = "ilp"
+ENGINES = ("auto", "ilp", "bv", "bounds", "attack")
+DEFAULT_ENGINE = "auto"
+EXACT_SOLVER_ENGINES = ("ilp", "auto")  # engines whose exact phase is an ILP back-end (--solver applies)
 DEFAULT_SOLVER = "cpsat"
 # The step-function encoding each ILP solver gets with ``steps="auto"``, measured on the QVIP
 # Table 2 queries CP-SAT left open at 30 s: with one ordered binary per threshold CP-SAT proved
@@ -37,13 +38,16 @@ class OptionError(BvverifyError, ValueError):
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How to decide a query. ``solver`` and ``steps`` apply to the ILP engine only."""
+    """How to decide a query. ``solver`` and ``steps`` apply to the engines with an ILP phase
+    (``ilp``, ``auto``); ``seed`` to the ones that search (``auto``, ``attack``): the same seed gives
+    the same search, so a verdict and its statistics are reproducible."""
 
     engine: str = DEFAULT_ENGINE
     solver: str | None = None
     bounds: str = "symbolic"
     steps: str = "auto"
     split: bool = True
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -51,29 +55,36 @@ class EngineOptions:
         if self.bounds not in BOUND_METHODS:
             raise OptionError(f"--bounds {self.bounds!r}: expected one of {', '.join(BOUND_METHODS)}")
         if self.solver is not None:
-            if self.engine != "ilp":
-                raise OptionError(f"--solver {self.solver} applies to --engine ilp only "
+            if self.engine not in EXACT_SOLVER_ENGINES:
+                raise OptionError(f"--solver {self.solver} applies to --engine {' and '.join(EXACT_SOLVER_ENGINES)} only "
                                   f"(this run uses --engine {self.engine})")
             if self.solver not in ILP_BACKENDS:
                 raise OptionError(f"--solver {self.solver!r}: unknown ILP solver (available: {', '.join(ILP_BACKENDS)})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise OptionError(f"--seed {self.seed!r}: expected a whole number >= 0")
         if self.steps != "auto":
-            if self.engine != "ilp":
-                raise OptionError(f"step encoding {self.steps!r} applies to --engine ilp only")
+            if self.engine not in EXACT_SOLVER_ENGINES:
+                raise OptionError(f"step encoding {self.steps!r} applies to --engine {' and '.join(EXACT_SOLVER_ENGINES)} only")
             if self.steps not in STEP_ENCODINGS:
                 raise OptionError(f"step encoding {self.steps!r}: expected auto or one of {', '.join(STEP_ENCODINGS)}")
 
     @classmethod
     def parse(cls, spec: str) -> EngineOptions:
-        """A compact spec as the benchmark scripts take it: ``bv``, ``bounds:interval``, ``ilp:highs``."""
+        """A compact spec as the benchmark scripts take it: ``auto``, ``auto:highs``, ``attack``, ``bv``,
+        ``bounds:interval``, ``ilp:highs``."""
         name, _, option = spec.partition(":")
+        if name == "auto":
+            return cls("auto", solver=option or None)
+        if name == "attack" and not option:
+            return cls("attack")
         if name == "bounds":
             return cls("bounds", bounds=option or "symbolic")
         if name == "ilp":
             return cls("ilp", solver=option or None)
         if name == "bv":
             return cls("bv", bounds=option or "symbolic")
-        raise OptionError(f"engine {spec!r}: use one of bounds[:symbolic|interval], bv[:symbolic|interval], "
-                          f"ilp[:{'|'.join(ILP_BACKENDS)}]")
+        raise OptionError(f"engine {spec!r}: use one of auto[:{'|'.join(ILP_BACKENDS)}], attack, bounds[:symbolic|interval], "
+                          f"bv[:symbolic|interval], ilp[:{'|'.join(ILP_BACKENDS)}]")
 
     @property
     def ilp_solver(self) -> str:
@@ -85,8 +96,9 @@ class EngineOptions:
 
     @property
     def label(self) -> str:
-        """The engine's name in verdicts: ``ilp/cpsat``, ``bv``, ``bounds``."""
+        """The engine's name in verdicts: ``ilp/cpsat``, ``auto``, ``bv``, ``bounds``, ``attack``."""
         return f"ilp/{self.ilp_solver}" if self.engine == "ilp" else self.engine
 
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_SOLVER", "ENGINES", "STEPS_FOR", "EngineOptions", "OptionError", "resolve_steps"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_SOLVER", "ENGINES", "EXACT_SOLVER_ENGINES", "STEPS_FOR", "EngineOptions", "OptionError",
+           "resolve_steps"]

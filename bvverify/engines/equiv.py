@@ -197,7 +197,7 @@ def verify_equiv(a: QNetwork, b: QNetwork, prop: Property, options: EngineOption
     through both networks before any solver: two deployments that differ usually differ
     somewhere cheap to find. Only an exact disagreement counts, and it is replayed. The
     exact engine (``options``: ilp or bv) gets what is left of the one budget."""
-    options = options or EngineOptions()
+    options = options or EngineOptions("ilp")
     if options.engine not in ("ilp", "bv"):
         raise EquivError(f"engine {options.engine!r}: equiv runs on the exact engines ilp and bv")
     budget = Budget.of(timeout)

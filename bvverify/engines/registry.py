@@ -52,10 +52,26 @@ def _bounds(net: QNetwork, prop: Property, o: EngineOptions, budget: Budget, run
     return verify_bounds(net, prop, runtime=runtime, prefer=prefer, method=o.bounds, timeout=budget)
 
 
+def _auto(net: QNetwork, prop: Property, o: EngineOptions, budget: Budget, runtime: Runtime | None,
+          prefer: np.ndarray | None) -> Verdict:
+    from bvverify.engines.auto import verify_auto
+
+    return verify_auto(net, prop, o, budget, runtime, prefer)
+
+
+def _attack(net: QNetwork, prop: Property, o: EngineOptions, budget: Budget, runtime: Runtime | None,
+            prefer: np.ndarray | None) -> Verdict:
+    from bvverify.engines.auto import verify_attack
+
+    return verify_attack(net, prop, o, budget, runtime, prefer)
+
+
 ENGINES: dict[str, Engine] = {
+    "auto": Engine("auto", True, "attack, bounds, branching, then exact ILP on what is left (default)", _auto),
     "ilp": Engine("ilp", True, "exact integer linear program on a back-end solver (--solver)", _ilp),
     "bv": Engine("bv", True, "exact z3 bit-vector encoding", _bv),
     "bounds": Engine("bounds", False, "bound propagation: holds, a violating box centre, or unknown", _bounds),
+    "attack": Engine("attack", False, "gradient attack and local search: a replayed counterexample, or unknown", _attack),
 }
 
 

@@ -68,32 +68,52 @@ def _unordered(k: np.ndarray) -> np.ndarray:
     return (i & 0xFFFFFFFF).astype(np.uint32).view(np.int32).view(np.float32)
 
 
+def _least_at_least(net: QNetwork, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per element, the least ordered key k in [a, b] with q(k) >= code (b if none)."""
+    while np.any(a < b):
+        mid = a + (b - a) // 2
+        ge = net.quantize_input(_unordered(mid)[None])[0] >= codes
+        live = a < b  # settled elements stay put (b itself may not reach the code)
+        b = np.where(live & ge, mid, b)
+        a = np.where(live & ~ge, mid + 1, a)
+    return a
+
+
 def floats_for_codes(net: QNetwork, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      prefer: np.ndarray | None = None) -> np.ndarray:
     """float32 inputs inside [lo, hi] that the model's quantizer maps to ``codes``.
 
-    Prefers ``prefer`` (e.g. the original sample) where it already maps to the
-    right code; otherwise the smallest float32 in the box with that code."""
+    The float nearest ``prefer`` (e.g. the original sample) with the right code: ``prefer``
+    itself where it already maps to it, else the least (code above) or greatest (code below)
+    such float. Without ``prefer``: the code's dequantized value when it maps back to the code
+    inside the box, else the least float with that code. (A box in code units spans every
+    float32, and its least float with code 0 would be -3.4e38: a correct but useless witness.)"""
     codes = np.asarray(codes, dtype=np.int64).reshape(net.input.shape)
     if net.integer_input:
         return codes.astype(np.float64)
-    lo32 = _f32_ceil(np.asarray(lo, dtype=np.float64).reshape(codes.shape))
-    hi32 = _f32_floor(np.asarray(hi, dtype=np.float64).reshape(codes.shape))
-    a, b = _ordered(lo32), _ordered(hi32)  # find least key k in [a, b] with q(k) >= code
+    big = np.float32(np.finfo(np.float32).max)  # an infinite side of the box: every finite float
+    lo32 = np.clip(_f32_ceil(np.asarray(lo, dtype=np.float64).reshape(codes.shape)), -big, big)
+    hi32 = np.clip(_f32_floor(np.asarray(hi, dtype=np.float64).reshape(codes.shape)), -big, big)
+    a, b = _ordered(lo32), _ordered(hi32)
     with np.errstate(over="ignore"):  # probes near +-float32 max overflow to inf: they still saturate
-        while np.any(a < b):
-            mid = a + (b - a) // 2
-            ge = net.quantize_input(_unordered(mid)[None])[0] >= codes
-            b = np.where(ge, mid, b)
-            a = np.where(ge, a, mid + 1)
-    x = _unordered(a)
-    if prefer is not None:
-        p = np.asarray(prefer, dtype=np.float32).reshape(codes.shape)
-        inside = (p >= lo32) & (p <= hi32)
-        ok = inside & (net.quantize_input(p[None])[0] == codes)
-        x = np.where(ok, p, x)
-    if not np.array_equal(net.quantize_input(x[None])[0], codes):
-        raise InternalError("no float in the box maps to the counterexample's input codes")
+        least = _unordered(_least_at_least(net, codes, a, b))
+        # greatest key with q <= code: one below the least key with q >= code + 1
+        above = _least_at_least(net, codes + 1, a, b)
+        top = net.quantize_input(_unordered(above)[None])[0] > codes
+        greatest = _unordered(np.where(top, above - 1, above))
+        q = net.input.quantizer
+        x = least
+        if prefer is not None:
+            p = np.asarray(prefer, dtype=np.float32).reshape(codes.shape)
+            pq = net.quantize_input(p[None])[0]
+            inside = (p >= lo32) & (p <= hi32)
+            x = np.where(inside & (pq == codes), p, np.where(inside & (pq > codes), greatest, least))
+        elif q is not None:
+            d = ((codes - q.zero_point) * np.float64(q.scale)).astype(np.float32)
+            ok = (d >= lo32) & (d <= hi32) & (net.quantize_input(d[None])[0] == codes)
+            x = np.where(ok, d, least)
+        if not np.array_equal(net.quantize_input(x[None])[0], codes):
+            raise InternalError("no float in the box maps to the counterexample's input codes")
     return x
 
 

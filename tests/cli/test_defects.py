@@ -42,7 +42,8 @@ def test_bad_data_files_are_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_options_that_do_not_apply_are_errors() -> None:
-    one_line_error(run("robust", "digits-mlp", "--index", "0", "--engine", "bv", "--solver", "highs"), "--engine ilp only")
+    one_line_error(run("robust", "digits-mlp", "--index", "0", "--engine", "bv", "--solver", "highs"),
+                   "--engine ilp and auto only")
     one_line_error(run("robust", "digits-mlp", "--index", "0", "--clip", "0,1"), "--eps-unit float only")
 
 

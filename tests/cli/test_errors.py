@@ -55,7 +55,7 @@ def test_bad_input_stays_one_line_exit_2(monkeypatch, capsys, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--engine", "bv", "--solver", "cpsat"), "--solver cpsat applies to --engine ilp only"),
+    (("--engine", "bv", "--solver", "cpsat"), "--solver cpsat applies to --engine ilp and auto only"),
     (("--solver", "glpk"), "unknown ILP solver"),
     (("--bounds", "zonotope"), "--bounds 'zonotope'"),
     (("--engine", "magic"), "unknown verification engine"),
