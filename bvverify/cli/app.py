@@ -112,6 +112,28 @@ def engine_options(engine: str, solver: str | None = None, bounds: str = "symbol
         fail(str(e))
 
 
+def load_samples(model: str, net: Any, data: Any, data_scale: float, label: int | None) -> tuple[Any, Any, str]:
+    """The samples of ``robust`` and ``radius``: ``--data`` (or a bundled model's test images), flattened
+    and scaled by ``--data-scale``, with their labels and a name for messages; no labels and no
+    ``--label`` is one line, exit 2."""
+    import numpy as np
+
+    from bvverify.bundled import BUNDLED, test_images
+    from bvverify.properties.robustness import load_data
+
+    if data is None:
+        if model not in BUNDLED:
+            fail("--data is required for a model that is not bundled")
+        xs, ys = test_images()
+        xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
+    else:
+        xs, ys = load_data(data, int(np.prod(net.input.shape)))
+        src = str(data)
+    if ys is None and label is None:
+        fail(f"{src} has no labels: give --label")
+    return xs * data_scale, ys, src
+
+
 def run_engine(options: Any, net: Any, prop: Any, timeout: float, runtime: Any, prefer: Any = None) -> Any:
     """One query through the engine registry, within one budget of ``timeout`` seconds for all of it."""
     from bvverify.engines.registry import verify

@@ -44,11 +44,10 @@ def radius(
     data_scale: float = typer.Option(1.0, "--data-scale", help="Multiply the data values by this (e.g. 0.00392156862745098 "
                                      "to turn 0..255 pixels into 0..1)."),
     label: int | None = typer.Option(None, "--label", help="Override the data's label."),
-    engine: str = typer.Option("auto", "--engine", help="Verification engine for each query: auto (default), ilp, bv, "
-                               "bounds or attack (see `verify --help`)."),
+    engine: str = shared.VerifyEngineOpt,
     solver: str | None = shared.SolverOpt,
     bounds: str = shared.BoundsOpt,
-    seed: int = typer.Option(0, "--seed", help="Seed of the engines that search (auto, attack): same seed, same run."),
+    seed: int = shared.SeedOpt,
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query (one eps), everything included, before "
                                   "that eps is 'unknown'."),
     total_timeout: float | None = typer.Option(None, "--total-timeout", help="Seconds for the whole search of one sample; "
@@ -68,8 +67,7 @@ def radius(
     sample is proven robust, the smallest eps with a replayed counterexample, and any eps in between
     that stayed unknown. Exit 0 when the radius is exact, 3 when unknown eps leave a gap, 1 when a
     clean sample is misclassified (no radius), 2 bad input."""
-    from bvverify.bundled import BUNDLED, test_images
-    from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
+    from bvverify.properties.robustness import DataError, argmax_lowest, robustness_property
 
     shared.check_timeout(timeout)
     if total_timeout is not None and not (math.isfinite(total_timeout) and total_timeout > 0):
@@ -104,23 +102,12 @@ def radius(
     if clip_range is not None and len(clip_range) != 2:
         shared.fail(f"--clip {clip!r}: expected LO,HI")
     published_mrr = load_published(published, published_network) if published is not None else None
-    options = engine_options(engine, solver, bounds, seed)
+    options = shared.engine_options(engine, solver, bounds, seed)
 
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if eps_unit == "float" and net.integer_input:
         shared.fail(f"{model} takes integer input codes: a radius in float units has no meaning for it (use --eps-unit codes)")
-    n_in = int(np.prod(net.input.shape))
-    if data is None:
-        if model not in BUNDLED:
-            shared.fail("--data is required for a model that is not bundled")
-        xs, ys = test_images()
-        xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
-    else:
-        xs, ys = load_data(data, n_in)
-        src = str(data)
-    xs = xs * data_scale
-    if ys is None and label is None:
-        shared.fail(f"{src} has no labels: give --label")
+    xs, ys, src = shared.load_samples(model, net, data, data_scale, label)
     indices = shared.parse_indices(index, len(xs))
 
     if eps_unit == "codes":
@@ -248,15 +235,6 @@ class Queries:
         if np.any(codes < lo) or np.any(codes > hi):
             return None
         return replay(self.net, prop, codes, self.runtime, prefer=self.x)
-
-
-def engine_options(engine: str, solver: str | None, bounds: str, seed: int) -> Any:
-    from bvverify.engines.config import EngineOptions, OptionError
-
-    try:
-        return EngineOptions(engine, solver=solver, bounds=bounds, seed=seed)
-    except OptionError as e:
-        shared.fail(str(e))
 
 
 def result_doc(r: Any, i: int, y: int, predicted: int, value: Any) -> dict[str, Any]:

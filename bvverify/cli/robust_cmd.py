@@ -43,8 +43,7 @@ def robust(
 ) -> None:
     """Local robustness around data samples: is the argmax (ties to the lowest index, every output
     counts) constant on the L-infinity ball? One exact query per sample and radius."""
-    from bvverify.bundled import BUNDLED, test_images
-    from bvverify.properties.robustness import DataError, argmax_lowest, load_data, robustness_property
+    from bvverify.properties.robustness import DataError, argmax_lowest, robustness_property
 
     shared.check_timeout(timeout)
     if result_file is not None:
@@ -57,18 +56,7 @@ def robust(
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if eps_unit == "float" and net.integer_input:
         shared.fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
-    n_in = int(np.prod(net.input.shape))
-    if data is None:
-        if model not in BUNDLED:
-            shared.fail("--data is required for a model that is not bundled")
-        xs, ys = test_images()
-        xs, src = xs.reshape(len(xs), -1).astype(np.float64), "bundled digits test images"
-    else:
-        xs, ys = load_data(data, n_in)
-        src = str(data)
-    xs = xs * data_scale
-    if ys is None and label is None:
-        shared.fail(f"{src} has no labels: give --label")
+    xs, ys, src = shared.load_samples(model, net, data, data_scale, label)
     radii = shared.parse_floats(eps, "--eps")
     clip_range = tuple(shared.parse_floats(clip, "--clip")) if clip else None
     if clip_range is not None and len(clip_range) != 2:
