@@ -1,7 +1,7 @@
 """The QVIP benchmark protocols (ASE'22 Tables 2 and 3): networks, samples, radii, published verdicts.
 
-Written once here and shared by ``suite.py`` and ``qvip_table2.py``, so both run the same queries
-and read the published files the same way (benchmarks README sections 4 and 5).
+Kept apart from ``suite.py`` so the protocol (which samples, which radii, how the published files
+are read) is in one place (benchmarks README sections 4 and 5).
 """
 
 from __future__ import annotations
@@ -11,13 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-
-import bvverify
-from bvverify.ir.graph import QNetwork
-from bvverify.properties.robustness import argmax_lowest, load_data, robustness_property
-from bvverify.properties.spec import Property
 
 QVIP_WORDS = {"Robust": "holds", "Non-robust": "violated", "NA": "NA"}
 AAAI_WORDS = {"robust": "holds", "non-robust": "violated", "timeout": "timeout", "misclassified": "misclassified"}
@@ -46,46 +39,6 @@ SUITES = {
                      "eran/fashion_mnist_test_first500_int.csv",
                      ((0, 100, 1), (100, 200, 2), (200, 250, 3), (300, 350, 4)), "P4-6"),
 }
-
-
-@dataclass
-class Loaded:
-    """A network and its images, with the clean predictions that decide which samples get a query."""
-
-    suite: Suite
-    net: QNetwork
-    xs: np.ndarray  # int64 pixel codes [N, 784]
-    ys: np.ndarray
-    pred: np.ndarray
-
-    def prop(self, sample: int, eps: int) -> Property:
-        return robustness_property(self.net, self.xs[sample], int(self.ys[sample]), eps, "codes",
-                                   name=f"{self.suite.name}#{sample}@{eps}")
-
-
-def load_net_images(bench: Path, h5: str, images: str) -> tuple[QNetwork, np.ndarray, np.ndarray, np.ndarray]:
-    """(network, pixel codes [N, 784], labels, clean predictions)."""
-    net = bvverify.load(bench / h5)
-    xs, ys = load_data(bench / images, int(np.prod(net.input.shape)))
-    if ys is None:
-        raise SystemExit(f"{bench / images}: no labels")
-    codes = xs.astype(np.int64)
-    out = net.evaluate_codes(codes.reshape((len(codes),) + tuple(net.input.shape)))
-    return net, codes, ys, np.array([argmax_lowest(o) for o in out])
-
-
-def load_suite(bench: Path, suite: Suite) -> Loaded:
-    return Loaded(suite, *load_net_images(bench, suite.h5, suite.images))
-
-
-def select_queries(suite: Suite, limit: int | None, radii: set[int] | None) -> list[tuple[str, int, int]]:
-    """The protocol's (sample, eps) pairs, the first ``limit`` of each eps block."""
-    keys = []
-    for first, stop, eps in suite.blocks:
-        if radii is None or eps in radii:
-            samples = range(first, stop)[:limit]
-            keys += [(suite.name, i, eps) for i in samples]
-    return keys
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -157,5 +110,4 @@ def table3(bench: Path, radius: int) -> tuple[list[Table3Net], list[str]]:
     return runnable, notes
 
 
-__all__ = ["AAAI_WORDS", "MNIST_IMAGES", "QVIP_WORDS", "SUITES", "Loaded", "Suite", "Table3Net", "load_net_images",
-           "load_published", "load_suite", "select_queries", "table3"]
+__all__ = ["AAAI_WORDS", "MNIST_IMAGES", "QVIP_WORDS", "SUITES", "Suite", "Table3Net", "load_published", "table3"]
