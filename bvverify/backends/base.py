@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -26,6 +27,11 @@ M = TypeVar("M")
 M_contra = TypeVar("M_contra", contravariant=True)
 Built = TypeVar("Built")
 Hint = list  # one int (or None: no hint) per model variable, see check_hints
+
+
+class BuildSpent(Exception):
+    """Raised inside ``_build`` when the budget runs out during translation (never escapes
+    ``solve``: it becomes an ``unknown``)."""
 
 
 class UnknownSolverError(BvverifyError, ValueError):
@@ -95,14 +101,19 @@ class BudgetedBackend(ABC, Generic[M, Built]):
     def _solve(self, model: M, budget: Budget, hints: Hint | None) -> SolveResult:
         if budget.expired():
             return SolveResult("unknown", reason=SPENT)
-        built = self._build(model, hints)
+        try:
+            built = self._build(model, hints, budget.expired)
+        except BuildSpent:
+            return SolveResult("unknown", reason=f"{SPENT} while translating the model for {self.name}")
         if budget.expired():
             return SolveResult("unknown", reason=SPENT)
         return self._run(built, budget.left())
 
     @abstractmethod
-    def _build(self, model: M, hints: Hint | None) -> Built:
-        """Translate ``model`` (and the hint, if the back-end takes one) into the library's form."""
+    def _build(self, model: M, hints: Hint | None, expired: Callable[[], bool]) -> Built:
+        """Translate ``model`` (and the hint, if the back-end takes one) into the library's form.
+        A translation that takes seconds (CP-SAT's Python API, a constraint at a time) polls
+        ``expired`` and raises :class:`BuildSpent`."""
 
     @abstractmethod
     def _run(self, built: Built, seconds: float | None) -> SolveResult:
@@ -120,5 +131,5 @@ def check_hints(hints: Hint | None, n_vars: int) -> Hint | None:
     return hints
 
 
-__all__ = ["SPENT", "STATUSES", "Backend", "Hint", "BudgetedBackend", "Capabilities", "SolveResult",
+__all__ = ["SPENT", "STATUSES", "Backend", "BuildSpent", "Hint", "BudgetedBackend", "Capabilities", "SolveResult",
            "UnknownSolverError", "check_hints"]

@@ -9,10 +9,11 @@ keep their literal (``only_enforce_if``), no big-M. It takes a solution hint.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult, check_hints
+from bvverify.backends.base import BudgetedBackend, BuildSpent, Capabilities, Hint, SolveResult, check_hints
 from bvverify.encoders.intmodel import IntModel
 
 _UNBOUNDED = 2**62  # CP-SAT's stand-in for a missing side of a constraint
@@ -36,13 +37,15 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
     def __init__(self, threads: int | None = None) -> None:
         self.threads = default_threads() if threads is None else max(1, int(threads))
 
-    def _build(self, model: IntModel, hints: Hint | None) -> _Built:
+    def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> _Built:
         from ortools.sat.python import cp_model
 
         cp = cp_model.CpModel()
         xs = [cp.new_bool_var(n) if (lo, hi) == (0, 1) else cp.new_int_var(lo, hi, n)
               for lo, hi, n in zip(model.lo, model.hi, model.names)]
-        for con in model.constraints:
+        for n, con in enumerate(model.constraints):
+            if n % 4096 == 4095 and expired():
+                raise BuildSpent
             vs = [xs[v] for v in con.lin.terms]
             expr = cp_model.LinearExpr.weighted_sum(vs, list(con.lin.terms.values())) + con.lin.const
             ct = cp.add_linear_constraint(expr, -_UNBOUNDED if con.lo is None else con.lo,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -99,7 +100,7 @@ class Highs(BudgetedBackend[IntModel, Any]):
     # A MIP re-solve starts its search over; a MIP start would be one more floating-point input.
     capabilities = Capabilities(exact=False, incremental=False, hints=False)
 
-    def _build(self, model: IntModel, hints: Hint | None) -> Any:
+    def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> Any:
         return _lp(model)
 
     def _run(self, built: Any, seconds: float | None) -> SolveResult:

@@ -9,7 +9,7 @@ in a child process, killed at the deadline (:mod:`bvverify.backends.z3_run`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import z3
@@ -38,7 +38,7 @@ class Z3Bv(BudgetedBackend[BvQuery, tuple[z3.Solver, Sequence[z3.BitVecRef]]]):
     name = "z3bv"
     capabilities = Capabilities(exact=True, incremental=True, hints=False)
 
-    def _build(self, model: BvQuery, hints: Hint | None) -> tuple[z3.Solver, Sequence[z3.BitVecRef]]:
+    def _build(self, model: BvQuery, hints: Hint | None, expired: Callable[[], bool]) -> tuple[z3.Solver, Sequence[z3.BitVecRef]]:
         return make_solver(model), model.inputs
 
     def _run(self, built: tuple[z3.Solver, Sequence[z3.BitVecRef]], seconds: float | None) -> SolveResult:

@@ -7,6 +7,8 @@ in a child process, killed at the deadline (:mod:`bvverify.backends.z3_run`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import z3
 
 from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult
@@ -47,7 +49,7 @@ class Z3Lia(BudgetedBackend[IntModel, _Built]):
     def _solver(self) -> z3.Solver | z3.Optimize:
         return z3.SolverFor("QF_LIA")
 
-    def _build(self, model: IntModel, hints: Hint | None) -> _Built:
+    def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> _Built:
         s = self._solver()
         s.from_string(_smt2(model))
         return s, [z3.Int(f"v{i}") for i in range(model.n_vars)]

@@ -48,6 +48,11 @@ STEP_ENCODINGS = ("thresholds", "rounding")  # one ordered binary per threshold 
 MAX_R = 1 << 20  # largest denominator tried for a linear rounding form (keeps MILP coefficients small)
 
 
+class EncodingSpent(BvverifyError):
+    """The time budget ran out while the network was being encoded (a large box takes seconds
+    of pure Python before any solver starts); the engines answer ``unknown``."""
+
+
 class StepEncodingError(BvverifyError, ValueError):
     """A step-function encoding that does not exist."""
 
@@ -108,12 +113,14 @@ def _sub_table(table: StepTable, lo: int, hi: int) -> StepTable:
 
 class IlpLowering:
     def __init__(self, net: QNetwork, code_lo: np.ndarray, code_hi: np.ndarray,
-                 bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None, steps: str = "thresholds"):
+                 bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None, steps: str = "thresholds",
+                 expired: Callable[[], bool] | None = None):
         if steps not in STEP_ENCODINGS:
             raise StepEncodingError(f"unknown step encoding {steps!r} (available: {', '.join(STEP_ENCODINGS)})")
         self.net = net
         self.bounds = bounds or {}
         self.steps = steps
+        self.expired = expired  # the caller's clock (a Budget's ``expired``): encoders know no budgets
         self.m = IntModel()
         shape = tuple(net.input.shape)
         lo = np.asarray(code_lo, dtype=np.int64).reshape(shape)
@@ -131,10 +138,17 @@ class IlpLowering:
             fn = LOWER.get(type(node))
             if fn is None:
                 raise UnsupportedOpError(f"ilp engine: op {node.op} ({node.name}) is not encoded")
+            self.check_budget()
             t = fn(self, node, *(self.env[i] for i in node.inputs))
             t.lo, t.hi = tightened(t.lo, t.hi, self.bounds.get(node.name), f"{node.name} ({node.op})")
             self.env[node.name] = t
         return self.env[self.net.output.name]
+
+    def check_budget(self) -> None:
+        """Called between nodes and every few dozen elements, so ``--timeout`` holds while a
+        large box is still being encoded."""
+        if self.expired is not None and self.expired():
+            raise EncodingSpent(f"the time limit was reached while encoding ({self.m.n_vars} variables so far)")
 
     # -- building blocks ------------------------------------------------------------
     def rounding_form(self, table: StepTable) -> RoundingForm | None:
@@ -181,7 +195,7 @@ class IlpLowering:
             # 0 <= P*a + Q - R*(r - base) <= R - 1
             self.m.add(Lin.total([(form.p, av), (-form.r, r)], form.q + form.r * form.base), 0, form.r - 1)
             return self.clamp(r, r_lo, r_hi, v_lo, v_hi, name)
-        y = Lin.of(v_lo)
+        parts: list[tuple[int, Lin]] = []
         prev = None
         values, counts = np.unique(th, return_counts=True)
         for k, (t, c) in enumerate(zip(values, counts)):
@@ -192,8 +206,11 @@ class IlpLowering:
             if prev is not None:
                 self.m.add(prev - z, lo=0)
             prev = z
-            y = y + int(c) * z
-        return y
+            parts.append((int(c), z))
+        # one variable for a sum of several indicators: every consumer (a next layer reads each
+        # input once per neuron) then has one term per input instead of all the indicators
+        return self.m.var_for(Lin.total(parts, v_lo), v_lo, v_hi, f"{name}_y") if len(parts) > 1 \
+            else Lin.total(parts, v_lo)
 
     def table(self, x: Lin, lo: int, hi: int, values: np.ndarray, name: str) -> Lin:
         """``values[x - lo]`` for any integer table: affine when it is, else a unary expansion."""
@@ -206,19 +223,19 @@ class IlpLowering:
         if all(v == d[0] for v in d):
             return int(d[0]) * (x - lo) + vals[0]
         xv = self.m.var_for(x, lo, hi, f"{name}_x")
-        y = Lin.of(vals[0])
-        total = Lin.of(lo)
+        ys: list[tuple[int, Lin]] = []
+        bs: list[tuple[int, Lin]] = []
         prev = None
         for k in range(1, hi - lo + 1):
             b = self.m.new_bool(f"{name}_b{k}")
             if prev is not None:
                 self.m.add(prev - b, lo=0)
             prev = b
-            total = total + b
+            bs.append((1, b))
             if vals[k] != vals[k - 1]:
-                y = y + (vals[k] - vals[k - 1]) * b
-        self.m.eq(xv, total)
-        return y
+                ys.append((vals[k] - vals[k - 1], b))
+        self.m.eq(xv, Lin.total(bs, lo))
+        return Lin.total(ys, vals[0])
 
     # -- affine -------------------------------------------------------------------------
     def _wrap(self, acc: Lin, a: int, b: int, acc_bits: int, name: str) -> tuple[Lin, int, int]:
@@ -238,6 +255,8 @@ class IlpLowering:
         lo = np.empty(n, dtype=object)
         hi = np.empty(n, dtype=object)
         for k, (coeffs, idx, k0) in enumerate(rows):
+            if k % 32 == 0:
+                self.check_budget()
             cs = [int(c) for c in coeffs]
             a = k0 + sum(c * (int(xl[i]) if c >= 0 else int(xh[i])) for c, i in zip(cs, idx))
             b = k0 + sum(c * (int(xh[i]) if c >= 0 else int(xl[i])) for c, i in zip(cs, idx))
@@ -313,7 +332,9 @@ class IlpLowering:
                                          f"profile {node.profile} is monotone")
             whole = step_table(f, a_min, a_max)
             form = self.rounding_form(whole)
-            for full in idxs:
+            for n, full in enumerate(idxs):
+                if n % 32 == 0:
+                    self.check_budget()
                 table = _sub_table(whole, int(acc.lo[full]), int(acc.hi[full]))
                 lins[full] = self.step(acc.lins[full], table, form, f"{node.name}_{'_'.join(map(str, full))}")
                 lo[full], hi[full] = table.v_lo, table.v_hi
@@ -506,5 +527,5 @@ def add_clauses(m: IntModel, clauses: list[list[Atom]]) -> None:
     m.add(pick, lo=1)
 
 
-__all__ = ["LOWER", "Atom", "ITensor", "IlpLowering", "RoundingForm", "add_clauses", "condition_clauses", "indexed_clauses",
-           "rounding_form"]
+__all__ = ["LOWER", "Atom", "EncodingSpent", "ITensor", "IlpLowering", "RoundingForm", "add_clauses",
+           "condition_clauses", "indexed_clauses", "rounding_form"]

@@ -29,6 +29,7 @@ from bvverify.attacks import AttackResult, attack, clause_margins
 from bvverify.backends.base import SPENT
 from bvverify.backends.budget import Budget
 from bvverify.bounds.symbolic import output_linear_lower, symbolic_bounds
+from bvverify.encoders.ilp import EncodingSpent
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
 from bvverify.engines.bounds import open_clauses
 from bvverify.engines.config import EngineOptions
@@ -182,8 +183,12 @@ class _Run:
                     return self.unknown([SPENT, *reasons])
                 if leaf.box is None:
                     t = time.perf_counter()
-                    leaf.box = IlpBox(self.net, self.prop, leaf.lo, leaf.hi, self.o.ilp_solver, self.o.ilp_steps,
-                                      self.o.bounds)
+                    try:
+                        leaf.box = IlpBox(self.net, self.prop, leaf.lo, leaf.hi, self.o.ilp_solver, self.o.ilp_steps,
+                                          self.o.bounds, budget=self.budget)
+                    except EncodingSpent as e:
+                        self.stats.encode_seconds += time.perf_counter() - t
+                        return self.unknown([f"{SPENT} ({e})", *reasons])
                     self.stats.encode_seconds += time.perf_counter() - t
                 if k not in leaf.box.clauses:
                     continue  # the encoding's own bounds rule it out

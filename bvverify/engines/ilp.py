@@ -21,7 +21,7 @@ from bvverify.backends.base import SPENT
 from bvverify.backends.budget import Budget
 from bvverify.bounds import METHODS as BOUND_METHODS
 from bvverify.bounds import tensor_bounds
-from bvverify.encoders.ilp import IlpLowering, add_clauses, condition_clauses
+from bvverify.encoders.ilp import EncodingSpent, IlpLowering, add_clauses, condition_clauses
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
 from bvverify.engines.config import DEFAULT_SOLVER, resolve_steps  # the measured defaults live with the options
 from bvverify.ir.graph import QNetwork
@@ -51,8 +51,12 @@ def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, time
     clo, chi = code_box(net, prop)
     env = tensor_bounds(net, clo, chi, bounds)
     t_bounds = time.perf_counter() - t0
-    lw = IlpLowering(net, clo, chi, env, steps)
-    out = lw.run()
+    lw = IlpLowering(net, clo, chi, env, steps, expired=budget.expired)
+    try:
+        out = lw.run()
+    except EncodingSpent as e:
+        return Verdict("unknown", engine, time.perf_counter() - t0, reason=f"{SPENT} ({e})",
+                       stats={"bounds": bounds, "steps": steps, "bounds_seconds": round(t_bounds, 4)})
     clauses = condition_clauses(lw, out, prop.output)
     stats: dict = {"bounds": bounds, "steps": steps, "bounds_seconds": round(t_bounds, 4),
                    "encode_seconds": round(time.perf_counter() - t0 - t_bounds, 4), **lw.m.stats(),

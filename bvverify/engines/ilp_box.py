@@ -21,14 +21,15 @@ from bvverify.properties.spec import Property
 
 class IlpBox:
     """The exact network over the code box [clo, chi] as an integer model, with the property's
-    clauses that the box's bounds leave possible (``clauses``: index -> integral atoms)."""
+    clauses that the box's bounds leave possible (``clauses``: index -> integral atoms).
+    Raises :class:`~bvverify.encoders.ilp.EncodingSpent` when ``budget`` runs out first."""
 
     def __init__(self, net: QNetwork, prop: Property, clo: np.ndarray, chi: np.ndarray, solver: str, steps: str,
-                 bounds: str = "symbolic", env: dict | None = None) -> None:
+                 bounds: str = "symbolic", env: dict | None = None, budget: Budget | None = None) -> None:
         self.net = net
         self.backend: Backend = get_backend(solver)
         env = env if env is not None else tensor_bounds(net, clo, chi, bounds)
-        self.lw = IlpLowering(net, clo, chi, env, steps)
+        self.lw = IlpLowering(net, clo, chi, env, steps, None if budget is None else budget.expired)
         out = self.lw.run()
         self.clauses: dict[int, list[Atom]] = dict(indexed_clauses(self.lw, out, prop.output))
         flat = self.lw.inputs.ravel()

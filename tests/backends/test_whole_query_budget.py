@@ -79,3 +79,46 @@ def test_overflow_layers_after_the_budget_are_unknown():
     assert res["l1.acc"].status == "no" and res["l1.acc"].how == "interval"
     assert res["l2.acc"].status == "unknown" and res["l2.acc"].how == "time limit reached"
     assert {r.node: r.status for r in check_overflow(net, lo, hi, 30.0)}["l2.acc"] == "yes"
+
+
+def wide_net(n: int = 160, seed: int = 0) -> QNetwork:
+    """Two wide pow2 layers over a full input box: seconds of encoding before any solver runs."""
+    rng = np.random.default_rng(seed)
+    nodes = []
+    prev = "input"
+    for k, m in enumerate((n, n, 10)):
+        w = rng.integers(-127, 128, size=(m, n))
+        nodes.append(ops.Dense(f"l{k}.acc", (prev,), w, np.zeros(m, np.int64), 0))
+        nodes.append(ops.Requantize(f"l{k}", (f"l{k}.acc",), "pow2", {"shift": np.int64(8)}, 0, 255))
+        prev = f"l{k}"
+    return QNetwork(ops.InputSpec((n,), 0, 255), tuple(nodes), ops.OutputSpec(prev))
+
+
+def test_encoding_checks_the_clock():
+    """The lowering itself stops when the caller's clock says so (it used to run to the end:
+    124 s of encoding under a 20 s limit on a 1,536-neuron network)."""
+    from bvverify.encoders.ilp import EncodingSpent, IlpLowering
+
+    net = wide_net(40)
+    lo, hi = np.zeros(40, np.int64), np.full(40, 255, np.int64)
+    calls = []
+    with pytest.raises(EncodingSpent, match="while encoding"):
+        IlpLowering(net, lo, hi, expired=lambda: calls.append(1) or len(calls) > 2).run()
+    assert len(calls) == 3
+    IlpLowering(net, lo, hi, expired=lambda: False).run()  # a clock that never runs out changes nothing
+
+
+@pytest.mark.parametrize("engine", ["cpsat", "auto"])
+def test_a_large_encoding_keeps_the_limit(engine, monkeypatch):
+    """Without the clock checks this query spends about 5 s encoding and translating for CP-SAT."""
+    from bvverify.engines import auto
+
+    net = wide_net()
+    x = np.full(160, 128, np.int64)
+    prop = robustness_property(net, x, int(np.argmax(net.evaluate_codes(x[None])[0])), 255)
+    monkeypatch.setattr(auto._Run, "attack", lambda *a, **k: None)  # straight to the exact phase (a full box)
+    t0 = time.perf_counter()
+    v = auto.verify_auto(net, prop, timeout=1.0) if engine == "auto" else verify_ilp(net, prop, solver="cpsat",
+                                                                                          timeout=1.0)
+    assert v.status == "unknown" and "time limit" in v.reason, v.reason
+    assert time.perf_counter() - t0 < 1.0 + MARGIN, f"{time.perf_counter() - t0:.2f} s for a 1 s limit"
