@@ -83,6 +83,8 @@ class Backend(Protocol[M_contra]):
 
     def solve(self, model: M_contra, budget: Budget, hints: Hint | None = None) -> SolveResult: ...
 
+    def keep_base(self, model: M_contra) -> None: ...
+
 
 class BudgetedBackend(ABC, Generic[M, Built]):
     """The budget rule for every back-end, written once: a spent budget answers ``unknown``
@@ -108,6 +110,10 @@ class BudgetedBackend(ABC, Generic[M, Built]):
         if budget.expired():
             return SolveResult("unknown", reason=SPENT)
         return self._run(built, budget.left())
+
+    def keep_base(self, model: M) -> None:
+        """A hint that copies of ``model`` with constraints appended will be solved next; a
+        back-end whose translation is slow keeps one translation of it (default: nothing)."""
 
     @abstractmethod
     def _build(self, model: M, hints: Hint | None, expired: Callable[[], bool]) -> Built:

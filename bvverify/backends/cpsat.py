@@ -36,14 +36,52 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = default_threads() if threads is None else max(1, int(threads))
+        self._base: tuple[IntModel, int, _Built | None] | None = None
+
+    def keep_base(self, model: IntModel) -> None:
+        """Later solves of copies of ``model`` with constraints appended (the same variables and
+        domains) reuse one translation of ``model``, cloned: translating a large model through
+        the Python API takes seconds, and ``IlpBox`` solves one box a clause at a time."""
+        self._base = (model, len(model.constraints), None)
+
+    def _extends_base(self, model: IntModel) -> bool:
+        if self._base is None:
+            return False
+        base, n, _ = self._base
+        return (model.n_vars == base.n_vars and len(model.constraints) >= n
+                and (n == 0 or model.constraints[n - 1] is base.constraints[n - 1])
+                and model.lo == base.lo and model.hi == base.hi)
 
     def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> _Built:
         from ortools.sat.python import cp_model
 
-        cp = cp_model.CpModel()
-        xs = [cp.new_bool_var(n) if (lo, hi) == (0, 1) else cp.new_int_var(lo, hi, n)
-              for lo, hi, n in zip(model.lo, model.hi, model.names)]
-        for n, con in enumerate(model.constraints):
+        start = 0
+        if self._extends_base(model):
+            assert self._base is not None
+            base, n, built = self._base
+            if built is None:
+                built = self._translate(cp_model, cp_model.CpModel(), None, base, 0, expired)
+                self._base = (base, n, built)
+            cp = built.cp.clone()
+            xs = [cp.get_bool_var_from_proto_index(i) if (lo, hi) == (0, 1) else cp.get_int_var_from_proto_index(i)
+                  for i, (lo, hi) in enumerate(zip(model.lo, model.hi))]
+            start = n
+        else:
+            cp, xs = cp_model.CpModel(), None
+        built = self._translate(cp_model, cp, xs, model, start, expired)
+        for x, v in zip(built.xs, check_hints(hints, model.n_vars) or ()):
+            if v is not None:
+                cp.add_hint(x, int(v))
+        return built
+
+    @staticmethod
+    def _translate(cp_model: Any, cp: Any, xs: list[Any] | None, model: IntModel, start: int,
+                   expired: Callable[[], bool]) -> _Built:
+        """Add ``model``'s variables (unless ``xs`` has them) and its constraints from ``start`` on."""
+        if xs is None:
+            xs = [cp.new_bool_var(n) if (lo, hi) == (0, 1) else cp.new_int_var(lo, hi, n)
+                  for lo, hi, n in zip(model.lo, model.hi, model.names)]
+        for n, con in enumerate(model.constraints[start:]):
             if n % 4096 == 4095 and expired():
                 raise BuildSpent
             vs = [xs[v] for v in con.lin.terms]
@@ -53,9 +91,6 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
             if con.when is not None:
                 z, val = con.when
                 ct.only_enforce_if(xs[z] if val == 1 else xs[z].Not())
-        for x, v in zip(xs, check_hints(hints, model.n_vars) or ()):
-            if v is not None:
-                cp.add_hint(x, int(v))
         return _Built(cp_model, cp, xs)
 
     def _run(self, built: _Built, seconds: float | None) -> SolveResult:

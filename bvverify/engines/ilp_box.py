@@ -27,11 +27,12 @@ class IlpBox:
     def __init__(self, net: QNetwork, prop: Property, clo: np.ndarray, chi: np.ndarray, solver: str, steps: str,
                  bounds: str = "symbolic", env: dict | None = None, budget: Budget | None = None) -> None:
         self.net = net
-        self.backend: Backend = get_backend(solver)
+        self.backend: Backend = get_backend(solver)  # this box's own instance: it may keep the base model
         env = env if env is not None else tensor_bounds(net, clo, chi, bounds)
         self.lw = IlpLowering(net, clo, chi, env, steps, None if budget is None else budget.expired)
         out = self.lw.run()
         self.clauses: dict[int, list[Atom]] = dict(indexed_clauses(self.lw, out, prop.output))
+        self.backend.keep_base(self.lw.m)
         flat = self.lw.inputs.ravel()
         # the model variable of each input element (None: fixed by the box)
         self._input_vars = [next(iter(lin.terms)) if lin.terms else None for lin in flat]

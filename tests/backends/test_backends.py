@@ -214,3 +214,23 @@ def test_highs_without_limit_leaves_later_solves_working():
     p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PYTHONPATH": str(root)})
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", ILP_BACKENDS)
+def test_kept_base_answers_like_a_fresh_translation(name):
+    """``keep_base`` reuses one translation of the base model for its extended copies: each copy
+    must be solved with exactly its own appended constraints (the base never absorbs one)."""
+    base = feasible_model()
+    kept = get(name)
+    kept.keep_base(base)
+    extras = [[(Lin({1: 1}), None, -2)], [(Lin({0: 1}), 6, None)], [], [(Lin({2: 1}), None, 14)]]
+    for extra in extras * 2:
+        model = base.copy()
+        for lin, lo, hi in extra:
+            model.add(lin, lo, hi)
+        got, fresh = kept.solve(model, Budget(30.0)), get(name).solve(model, Budget(30.0))
+        assert got.status == fresh.status, (extra, got.status, fresh.status)
+        if got.status == "feasible":
+            assert satisfies(model, got.solution)
+    other = infeasible_model()  # not a copy of the base: translated on its own
+    assert kept.solve(other, Budget(30.0)).status == "infeasible"
