@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "cli": 8,
     "bundled": 8,  # the CLI's bundled model names and images
     "__main__": 8,
+    "testing": 9,  # users' test helpers (assertions, proof cache, strategies): above the engines and the facade
 }
 FACADE = 8  # the package's __init__: the public API; it may import anything, only the top may import it
 

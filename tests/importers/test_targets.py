@@ -22,7 +22,7 @@ import bvverify  # noqa: E402
 from bvverify.importers import torch_check  # noqa: E402
 from bvverify.importers.torch_check import RuntimeMismatchError, require_agreement, self_check  # noqa: E402
 from bvverify.runtimes.target import host, natural, parse  # noqa: E402
-from tests.strategies.torch_models import SAT_INPUT, saturating_linear  # noqa: E402
+from bvverify.testing.strategies.torch_models import SAT_INPUT, saturating_linear  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,8 @@ def test_fbgemm_variable_really_switches_and_targets_model_it() -> None:
     """FBGEMM_ENABLE_INSTRUCTIONS=AVX2 in a fresh process makes torch saturate (33, not 65); the
     interpreter gives the same integers for the avx2 target and the exact ones for avx512-vnni."""
     code = ("import json, numpy as np, torch, warnings; warnings.filterwarnings('ignore');"
-            "from tests.strategies.torch_models import saturating_linear, SAT_INPUT; from bvverify.runtimes.target import host;"
+            "from bvverify.testing.strategies.torch_models import saturating_linear, SAT_INPUT;"
+            "from bvverify.runtimes.target import host;"
             "torch.backends.quantized.engine = 'fbgemm';"
             "y = saturating_linear()(torch.from_numpy(SAT_INPUT)).numpy() / 1000.0;"
             "print(json.dumps({'host': host().name, 'codes': np.rint(y).astype(int).tolist()}))")

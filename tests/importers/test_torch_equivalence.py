@@ -1,6 +1,6 @@
 """Property-based equivalence: bvverify's integer interpreter vs torch's quantized CPU kernels.
 
-Hypothesis draws small quantized torch models (``tests/strategies/torch_models.py``), converts them under
+Hypothesis draws small quantized torch models (``bvverify/testing/strategies/torch_models.py``), converts them under
 each quantized engine (eager ``prepare``/``convert`` and FX ``convert_fx``), imports them with
 :func:`bvverify.from_torch` and compares ``net.dequantize(net.evaluate(x))`` with the torch
 model's float32 output, bit for bit, on inputs that include saturating values and exact ties

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from bvverify.errors import InternalError
+
 ENGINES = ("fbgemm", "x86", "qnnpack")
 FAMILIES = ("mlp", "cnn", "avgpool", "add", "cat")
 
@@ -317,7 +319,7 @@ def _torch_modules():
         elif stage.kind == "view":
             return View()
         else:
-            raise ValueError(stage.kind)
+            raise InternalError(f"unknown stage kind {stage.kind!r}")
         with torch.no_grad():
             m.weight.mul_(a["gain"])
             if m.bias is not None:
@@ -392,7 +394,7 @@ def make_qconfig(q: QConfigSpec, engine: str, fixed: tuple[float, int] | None = 
         act = obs.FixedQParamsObserver.with_args(scale=q.fixed_scale, zero_point=q.fixed_zero_point,
                                                  dtype=torch.quint8, quant_min=0, quant_max=255)
     else:
-        raise ValueError(q.activation)
+        raise InternalError(f"unknown activation observer {q.activation!r}")
     weight = {
         "default": default.weight,
         "per_tensor": obs.MinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric),

@@ -8,9 +8,14 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import strategies as st
 
+from bvverify.errors import BvverifyError
 from bvverify.properties.spec import Linear, OutputCondition
 
 MAX_POINTS = 2**14  # points of a drawn box (and of any box enumerate_box accepts)
+
+
+class BoxTooLargeError(BvverifyError, ValueError):
+    """A box too large to enumerate (brute force is the ground truth only for small boxes)."""
 
 
 def allocate_radii(n: int, order, draw_radius, max_points: int) -> np.ndarray:
@@ -72,7 +77,8 @@ def enumerate_box(clo, chi):
     vary = np.nonzero(hi > lo)[0]
     sizes = hi[vary] - lo[vary] + 1
     n = int(np.prod(sizes)) if len(vary) else 1
-    assert n <= MAX_POINTS
+    if n > MAX_POINTS:
+        raise BoxTooLargeError(f"a box of {n} points: enumerate_box takes at most {MAX_POINTS}")
     pts = np.tile(lo, (n, 1))
     if len(vary):
         idx = np.indices(tuple(sizes)).reshape(len(vary), -1).T

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bvverify.errors import BvverifyError
+
 MIN_CASES = 20
+
+
+class GeneratorDrift(BvverifyError, AssertionError):
+    """A generated suite fell below a floor: it fails the test like an ``assert`` (and survives ``-O``)."""
 
 
 class Tally:
@@ -34,4 +40,6 @@ class Tally:
         low = [f"{k} {self.counts[k]} < {f:.0%} of {n}" for k, f in (shares or {}).items()
                if n >= MIN_CASES and self.counts[k] < f * n]
         low += [f"{k} {self.counts[k]} < {m}" for k, m in at_least.items() if self.counts[k] < m]
-        assert n > 0 and not low, f"{self.what}: the generator drifted ({'; '.join(low) or 'no cases'}): {dict(self.counts)}"
+        if n == 0 or low:
+            raise GeneratorDrift(f"{self.what}: the generator drifted ({'; '.join(low) or 'no cases'}): "
+                                 f"{dict(self.counts)}")

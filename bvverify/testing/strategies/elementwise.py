@@ -21,8 +21,8 @@ from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.spec import Linear, OutputCondition
 from bvverify.runtimes.elementwise import add_vector_mask, qnnpack_multipliers
-from tests.strategies.boxes import allocate_radii
-from tests.strategies.ir import zero_points
+from bvverify.testing.strategies.boxes import allocate_radii
+from bvverify.testing.strategies.ir import zero_points
 
 SMALL_BOX_POINTS = 2**12
 F32 = np.float32
