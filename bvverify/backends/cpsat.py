@@ -56,8 +56,7 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
         from ortools.sat.python import cp_model
 
         start = 0
-        if self._extends_base(model):
-            assert self._base is not None
+        if self._base is not None and self._extends_base(model):
             base, n, built = self._base
             if built is None:
                 built = self._translate(cp_model, cp_model.CpModel(), None, base, 0, expired)
