@@ -44,20 +44,23 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
         the Python API takes seconds, and ``IlpBox`` solves one box a clause at a time."""
         self._base = (model, len(model.constraints), None)
 
-    def _extends_base(self, model: IntModel) -> bool:
+    def _base_of(self, model: IntModel) -> tuple[IntModel, int, _Built | None] | None:
+        """The kept base when ``model`` is a copy of it with constraints appended, else None."""
         if self._base is None:
-            return False
+            return None
         base, n, _ = self._base
-        return (model.n_vars == base.n_vars and len(model.constraints) >= n
+        same = (model.n_vars == base.n_vars and len(model.constraints) >= n
                 and (n == 0 or model.constraints[n - 1] is base.constraints[n - 1])
                 and model.lo == base.lo and model.hi == base.hi)
+        return self._base if same else None
 
     def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> _Built:
         from ortools.sat.python import cp_model
 
         start = 0
-        if self._base is not None and self._extends_base(model):
-            base, n, built = self._base
+        kept = self._base_of(model)
+        if kept is not None:
+            base, n, built = kept
             if built is None:
                 built = self._translate(cp_model, cp_model.CpModel(), None, base, 0, expired)
                 self._base = (base, n, built)

@@ -144,6 +144,11 @@ class IlpLowering:
             self.env[node.name] = t
         return self.env[self.net.output.name]
 
+    def input_codes(self, values: list[int]) -> np.ndarray:
+        """The input codes of a solver assignment ``values`` (one integer per model variable)."""
+        flat = [lin.const + sum(c * values[v] for v, c in lin.terms.items()) for lin in self.inputs.ravel()]
+        return np.array(flat, dtype=np.int64).reshape(self.inputs.shape)
+
     def check_budget(self) -> None:
         """Called between nodes and every few dozen elements, so ``--timeout`` holds while a
         large box is still being encoded."""

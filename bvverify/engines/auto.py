@@ -187,9 +187,9 @@ class _Run:
                         leaf.box = IlpBox(self.net, self.prop, leaf.lo, leaf.hi, self.o.ilp_solver, self.o.ilp_steps,
                                           self.o.bounds, budget=self.budget)
                     except EncodingSpent as e:
-                        self.stats.encode_seconds += time.perf_counter() - t
                         return self.unknown([f"{SPENT} ({e})", *reasons])
-                    self.stats.encode_seconds += time.perf_counter() - t
+                    finally:
+                        self.stats.encode_seconds += time.perf_counter() - t
                 if k not in leaf.box.clauses:
                     continue  # the encoding's own bounds rule it out
                 share = self.budget.left() / (len(pending) - n) if self.budget.seconds is not None else None
@@ -199,7 +199,7 @@ class _Run:
                 self.stats.solver_calls += 1
                 self.stats.solver_seconds += res.seconds
                 if res.status == "feasible":
-                    codes = leaf.box.codes(res.solution)
+                    codes = leaf.box.lw.input_codes(res.solution)
                     try:
                         return self.violated(codes, "exact")
                     except ReplayError:

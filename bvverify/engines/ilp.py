@@ -29,11 +29,6 @@ from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
 
 
-def _input_codes(lw: IlpLowering, values: list[int]) -> np.ndarray:
-    flat = [lin.const + sum(c * values[v] for v, c in lin.terms.items()) for lin in lw.inputs.ravel()]
-    return np.array(flat, dtype=np.int64).reshape(lw.inputs.shape)
-
-
 def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, timeout: Budget | float | None = None,
                runtime: Runtime | None = None, prefer: np.ndarray | None = None,
                bounds: str = "symbolic", split: bool = True, steps: str = "auto") -> Verdict:
@@ -78,7 +73,7 @@ def verify_ilp(net: QNetwork, prop: Property, solver: str = DEFAULT_SOLVER, time
         solve_time += res.seconds
         stats["solve_seconds"] = round(solve_time, 4)
         if res.status == "feasible":
-            verdict = _violated(net, prop, _input_codes(lw, res.solution), runtime, prefer, engine, t0, stats,
+            verdict = _violated(net, prop, lw.input_codes(res.solution), runtime, prefer, engine, t0, stats,
                                 exact=backend.capabilities.exact)
             if verdict.status == "violated":
                 return verdict

@@ -37,11 +37,6 @@ class IlpBox:
         # the model variable of each input element (None: fixed by the box)
         self._input_vars = [next(iter(lin.terms)) if lin.terms else None for lin in flat]
 
-    def codes(self, solution: list[int]) -> np.ndarray:
-        """The input codes of a solver assignment."""
-        flat = [lin.const + sum(c * solution[v] for v, c in lin.terms.items()) for lin in self.lw.inputs.ravel()]
-        return np.array(flat, dtype=np.int64).reshape(self.lw.inputs.shape)
-
     def hint(self, codes: np.ndarray | None) -> list[int | None] | None:
         """A partial solution hint: the input variables at ``codes`` (an attack's best point), the
         rest left to the solver."""
