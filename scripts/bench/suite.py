@@ -105,7 +105,8 @@ class Runner:
                 row.update(status="error", seconds=f"{time.perf_counter() - t0:.3f}", reason=f"{type(e).__name__}: {e}")
             else:
                 row.update(status=v.status, seconds=f"{time.perf_counter() - t0:.3f}", reason=v.reason,
-                           timed_out="1" if v.stats.get("timed_out") else "0")
+                           timed_out="1" if v.stats.get("timed_out") else "0",
+                           decided_by=str(v.stats.get("decided_by", "") if v.status in DECIDED else ""))
                 if v.counterexample is not None:
                     rel = Path(f"{q.suite}-witness") / safe(f"{q.model.name}_{q.query}_eps{q.eps}_{spec}.txt")
                     (self.out / rel.parent).mkdir(parents=True, exist_ok=True)
@@ -185,6 +186,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="seed of the searching engines (auto, attack)")
     ap.add_argument("--models", type=Path, default=default_models(), help="the int8 mnistfc models made by "
                     f"quantize_mnistfc.py (default {default_models()})")
+    ap.add_argument("--only-open", type=Path, default=None, metavar="CSV", help="run only the queries that no engine "
+                    "decided in this earlier result file (e.g. the 300 s pass over what 60 s left open; use another --out)")
     args = ap.parse_args(argv)
     if args.timeout <= 0:
         ap.error("--timeout must be > 0")
@@ -204,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     options = engine_options(specs, args.seed)
     suite = build(args.suite, args.benchmarks, args.models, args.limit)
     csv_path, md_path = args.out / f"{suite.name}.csv", args.out / f"{suite.name}.md"
+    if args.only_open is not None:
+        if not args.only_open.exists():
+            raise SystemExit(f"--only-open {args.only_open}: no such file")
+        earlier = read_rows(args.only_open)
+        closed = (*DECIDED, "misclassified")
+        decided = {(r["suite"], r["model"], r["query"], r["eps"]) for r in earlier if r["status"] in closed}
+        seen = {(r["suite"], r["model"], r["query"], r["eps"]) for r in earlier}
+        suite.queries = [q for q in suite.queries if q.base in seen and q.base not in decided]
+        suite.notes.append(f"only the queries left open in {args.only_open} ({len(suite.queries)})")
     old = read_rows(csv_path)
     rows = {key(r): r for r in old}
     todo = [(q, [e for e in specs if (*q.base, e) not in rows or rows[(*q.base, e)]["status"] in RERUN])

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 COLUMNS = ("suite", "model", "query", "eps", "engine", "status", "seconds", "timed_out", "timeout", "published",
-           "published_detail", "relation", "cex_file", "reason")
+           "published_detail", "relation", "cex_file", "reason", "decided_by")
+OLD_COLUMNS = COLUMNS[:-1]  # files written before decided_by existed still resume (the column reads empty)
 Row = dict[str, str]
 Key = tuple[str, str, str, str, str]  # suite, model, query, eps, engine
 RERUN = ("error",)  # statuses a re-run tries again (an engine that raised may be fixed since)
@@ -39,16 +40,23 @@ def read_rows(path: Path) -> list[Row]:
     header = next(reader, None)
     if header is None:
         return []
-    if tuple(header) != COLUMNS:
+    old = tuple(header) == OLD_COLUMNS
+    if tuple(header) != COLUMNS and not old:
         raise SystemExit(f"{path}: not a result file of this suite version (columns {header}); choose another --out")
     rows: dict[Key, Row] = {}
     for n, fields in enumerate(reader, start=2):
-        if len(fields) != len(COLUMNS):
-            print(f"{path}:{n}: unreadable row skipped ({len(fields)} fields, expected {len(COLUMNS)})", file=sys.stderr)
+        if len(fields) != len(header):
+            print(f"{path}:{n}: unreadable row skipped ({len(fields)} fields, expected {len(header)})", file=sys.stderr)
             continue
-        row = dict(zip(COLUMNS, fields))
+        row = dict(zip(header, fields))
+        row.setdefault("decided_by", "")
         rows[key(row)] = row
     return list(rows.values())
+
+
+def read_header(path: Path) -> tuple[str, ...]:
+    with open(path, newline="") as f:
+        return tuple(next(csv.reader(f), ()))
 
 
 class Writer:
@@ -59,6 +67,16 @@ class Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.stat().st_size == 0:
             self._write(COLUMNS)
+        elif read_header(path) == OLD_COLUMNS:  # an old file gains the column: rewrite it once, atomically
+            rows = read_rows(path)
+            tmp = path.with_suffix(".tmp")
+            tmp.unlink(missing_ok=True)
+            self.path = tmp
+            self._write(COLUMNS)
+            for row in rows:
+                self.append(row)
+            os.replace(tmp, path)
+            self.path = path
 
     def append(self, row: Row) -> None:
         self._write(tuple(" ".join(str(row.get(c, "")).splitlines()) for c in COLUMNS))  # one row, one line
@@ -72,4 +90,4 @@ class Writer:
             os.fsync(f.fileno())
 
 
-__all__ = ["COLUMNS", "RERUN", "Key", "Row", "Writer", "key", "read_rows"]
+__all__ = ["COLUMNS", "RERUN", "Key", "Row", "Writer", "key", "read_header", "read_rows"]

@@ -184,3 +184,33 @@ def test_mnistfc_small(suite: ModuleType, bench: Path, tmp_path: Path) -> None:
     q = load("suite_defs").build("mnistfc", bench, models, 1).queries[0]
     prop = q.prepare(q.model.net).prop
     assert prop.output.over == "dequantized"  # Y_j are the float logits: the int8 model's dequantized outputs
+
+
+def test_a_file_from_before_decided_by_resumes_and_gains_the_column(tmp_path: Path) -> None:
+    csv_mod = load("suite_csv")
+    path = tmp_path / "digits.csv"
+    with open(path, "w", newline="") as f:  # a result file of the previous column set
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(csv_mod.OLD_COLUMNS)
+        w.writerow(["digits", "digits-mlp", "0", "1", "auto", "holds", "0.5", "0", "20", "", "", "", "", ""])
+    assert csv_mod.read_rows(path)[0]["decided_by"] == ""
+    csv_mod.Writer(path).append({"suite": "digits", "model": "digits-mlp", "query": "1", "eps": "1", "engine": "auto",
+                                 "status": "holds", "decided_by": "bounds"})
+    rows = read_csv(path)
+    assert tuple(rows[0]) == csv_mod.COLUMNS and [r["decided_by"] for r in rows] == ["", "bounds"]
+    assert not path.with_suffix(".tmp").exists()
+
+
+def test_only_open_runs_what_an_earlier_file_left_open(suite: ModuleType, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert suite.main(digits_args(first, "bounds")) == 0
+    rows = read_csv(first / "digits.csv")
+    assert {r["decided_by"] for r in rows if r["status"] in ("holds", "violated")} <= {"bounds", ""}
+    rows[0]["status"] = "unknown"  # pretend the first query stayed open
+    with open(first / "digits.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    assert suite.main([*digits_args(second, "bounds"), "--only-open", str(first / "digits.csv")]) == 0
+    again = read_csv(second / "digits.csv")
+    assert [(r["model"], r["query"], r["eps"]) for r in again] == [(rows[0]["model"], rows[0]["query"], rows[0]["eps"])]
