@@ -9,6 +9,7 @@ keep their literal (``only_enforce_if``), no big-M. It takes a solution hint.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,8 @@ _UNBOUNDED = 2**62  # CP-SAT's stand-in for a missing side of a constraint
 
 
 def default_threads() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
+    """``BVVERIFY_SOLVER_THREADS`` when set (a batch worker runs one solver thread), else up to 8 cores."""
+    return int(os.environ.get("BVVERIFY_SOLVER_THREADS") or 0) or max(1, min(8, os.cpu_count() or 1))
 
 
 @dataclass
@@ -101,12 +103,41 @@ class CpSat(BudgetedBackend[IntModel, _Built]):
         if seconds is not None:
             solver.parameters.max_time_in_seconds = float(seconds)
         solver.parameters.num_workers = self.threads
-        st = solver.solve(built.cp)
+        st = _solve_interruptibly(solver, built.cp)
         if st == cp_model.INFEASIBLE:
             return SolveResult("infeasible")
         if st in (cp_model.FEASIBLE, cp_model.OPTIMAL):
             return SolveResult("feasible", [int(solver.value(x)) for x in built.xs])
         return SolveResult("unknown", reason=f"cp-sat: {solver.status_name(st)}")
+
+
+def _solve_interruptibly(solver: Any, cp: Any) -> int:
+    """``solver.solve(cp)`` where Ctrl-C stays the caller's. CP-SAT's own SIGINT handler ends the
+    search as if its time limit were reached, so an interrupted query came back a made-up
+    ``unknown``; with that handler off, the solve runs in a thread while this one waits, and a
+    KeyboardInterrupt stops the search and is raised again (measured: back 5 ms after the signal)."""
+    solver.parameters.catch_sigint_signal = False
+    done, box = threading.Event(), {}
+
+    def run() -> None:
+        try:
+            box["status"] = solver.solve(cp)
+        except BaseException as e:  # handed to the waiting thread, which raises it
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cp-sat", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        solver.stop_search()
+        done.wait()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["status"]
 
 
 __all__ = ["CpSat", "default_threads"]

@@ -14,6 +14,7 @@ solve runs here, without a hard deadline.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,6 +55,7 @@ def solve_killable(run: Callable[[B, float | None], SolveResult], built: B, seco
 
 
 def _child(run: Callable[[Any, float | None], SolveResult], built: Any, seconds: float | None, send: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills this child and stops
     try:
         msg: tuple[str, Any] = ("ok", run(built, seconds))
     except Exception as e:  # handed back to the parent, which raises it
