@@ -19,15 +19,16 @@ from bvverify.cli import (  # noqa: F401  (each module registers its command on 
     radius_cmd,
     robust_cmd,
     verify_cmd,
+    vnnlib_cmd,
 )
 from bvverify.cli.app import app, err
 from bvverify.errors import INTERNAL_EXIT, BvverifyError, InternalError
 
 
-def main() -> None:
+def main(command=None) -> None:
     """Entry point: user errors are one line and exit 2; bugs are reported as bugs (exit 70)."""
     try:
-        app()
+        (command or app)()
     except InternalError as e:
         report_bug(e, trace=False)
     except BvverifyError as e:
@@ -37,6 +38,12 @@ def main() -> None:
         raise
     except Exception as e:  # anything else escaping the library is a bug, not bad input
         report_bug(e, trace=True)
+
+
+def vnnlib_main() -> None:
+    """Entry point of ``bvverify-vnnlib``, the VNN-LIB 2.0 solver command line (``cli/vnnlib_cmd.py``)."""
+    vnnlib_cmd.mark_process_start()
+    main(vnnlib_cmd.vnnlib_app)
 
 
 def report_bug(e: BaseException, trace: bool) -> None:
@@ -62,4 +69,4 @@ def report_bug(e: BaseException, trace: bool) -> None:
     sys.exit(INTERNAL_EXIT)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "vnnlib_main"]
