@@ -192,7 +192,7 @@ class _Reader:
     def decl(self, d, role: str, network: str) -> TensorDecl:
         dtype = _DTYPE_NAMES.get(d.dtype.name, d.dtype.name.lower())
         line = _line_of(self.text, rf"\(\s*declare-{role}\s+{re.escape(d.name)}\b")
-        t = TensorDecl(d.name, dtype, tuple(int(s) for s in d.shape), role, network, line, d.onnx_name or "")
+        t = TensorDecl(d.name, dtype, tuple(int(s) for s in d.shape), role, network, line, (d.onnx_name or "").strip('"'))
         self.tensors[t.name] = t
         return t
 
@@ -330,6 +330,9 @@ def parse_vnnlib2(text: str, source: str = "<string>") -> Query2:
         tree = vnnlib.parse_query_string(text)
     except vnnlib.VNNLibException as e:
         raise _parser_error(source, e) from None
+    except (IndexError, ValueError, OverflowError, RuntimeError) as e:  # the C++ parser's own failures (stoll, ...)
+        raise VnnlibError(f"{source}: the official VNN-LIB parser failed ({type(e).__name__}: {e}); "
+                          "a numeral beyond 64 bits?") from None
     m = re.search(r"\(\s*vnnlib-version\s*<([0-9]+\.[0-9]+)>", text)
     reader = _Reader(text, source)
     networks = tuple(reader.network(n) for n in tree.networks)
