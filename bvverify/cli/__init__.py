@@ -17,6 +17,7 @@ from bvverify.cli import (  # noqa: F401  (each module registers its command on 
     inspect_cmd,
     overflow_cmd,
     radius_cmd,
+    report_cmd,
     robust_cmd,
     verify_cmd,
     vnnlib_cmd,

@@ -23,6 +23,9 @@ def verify(
     seed: int = shared.SeedOpt,
     timeout: float = shared.TimeoutOpt,
     result_file: Path | None = shared.ResultOpt,
+    save_cex: Path | None = typer.Option(None, "--save-counterexamples", help="Folder for a violated verdict's "
+                                         "counterexample: the VNN-COMP result file, the input codes (and float input) "
+                                         "as .npy, and a PNG for image inputs (docs/reports.md)."),
     input_shape: str | None = shared.InputShapeOpt,
     qengine: str | None = shared.EngineOpt,
     target: str | None = shared.TargetOpt,
@@ -38,6 +41,8 @@ def verify(
     options = shared.engine_options(engine, solver, bounds, seed)
     if result_file is not None:
         shared.check_writable(result_file)
+    if save_cex is not None:
+        check_cex_folder(save_cex)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     over = shared.outputs_are(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
@@ -46,6 +51,10 @@ def verify(
     if result_file is not None:
         write_vnncomp_result(result_file, v, net.integer_input, over)
     doc = {"model": model, "property": str(prop_path), "outputs_are": over, **verdict_doc(v)}
+    if save_cex is not None:
+        from bvverify.reports.counterexamples import save_counterexample
+
+        doc["counterexample_files"] = [str(f) for f in save_counterexample(save_cex, prop_path.stem, net, prop, v)]
     if as_json:
         print(json.dumps(doc))
     else:
@@ -54,4 +63,17 @@ def verify(
         if v.counterexample is not None:
             c = v.counterexample
             shared.out.print(f"counterexample replayed by {', '.join(c.replayed_by)}: output codes {c.output.ravel().tolist()}")
+        for f in doc.get("counterexample_files", []):
+            shared.out.print(f"wrote {f}", highlight=False)
     raise typer.Exit(shared.EXIT[v.status])
+
+
+def check_cex_folder(folder: Path) -> None:
+    """The counterexample folder is made (or refused, one line) before any solving."""
+    from bvverify.engines.results import ResultFileError
+    from bvverify.reports.counterexamples import check_folder
+
+    try:
+        check_folder(folder)
+    except ResultFileError as e:
+        shared.fail(str(e))
