@@ -65,12 +65,13 @@ def counterexample_png(perturbed: Sequence[float], chw: tuple[int, int, int], *,
 
     def show(ax, img, name, cmap="gray", vmin=span[0], vmax=span[1]):
         if img.ndim == 3:  # colour: scale into [0, 1] for display
-            ax.imshow(np.clip((img - vmin) / (vmax - vmin), 0, 1), interpolation="nearest")
+            drawn = ax.imshow(np.clip((img - vmin) / (vmax - vmin), 0, 1), interpolation="nearest")
         else:
-            ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            drawn = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+        return drawn
 
     pred = argmax_lowest(out_perturbed) if has_out else None
     if original is not None:
@@ -80,7 +81,12 @@ def counterexample_png(perturbed: Sequence[float], chw: tuple[int, int, int], *,
         d = p - o if difference is None else as_picture(np.asarray(difference), chw)
         m = float(np.max(np.abs(d))) or 1.0
         note = diff_note or f"max |d| {np.max(np.abs(d)):.3g}"
-        show(axes[2], d.mean(axis=-1) if d.ndim == 3 else d, f"difference ({note})", cmap="RdBu_r", vmin=-m, vmax=m)
+        drawn = show(axes[2], d.mean(axis=-1) if d.ndim == 3 else d, f"difference ({note})", cmap="RdBu_r", vmin=-m, vmax=m)
+        from matplotlib.ticker import MaxNLocator
+
+        ticks = MaxNLocator(integer=difference is not None)  # a change in codes is a whole number
+        bar = fig.colorbar(drawn, ax=axes[2], shrink=0.8, pad=0.02, ticks=ticks)  # red: the input went up, blue: down
+        bar.ax.tick_params(labelsize=7)
     else:
         show(axes[0], p, f"counterexample (class {pred})" if pred is not None else "counterexample")
     if has_out:
@@ -96,8 +102,14 @@ def counterexample_png(perturbed: Sequence[float], chw: tuple[int, int, int], *,
         ax.set_xticks(xs)
         ax.tick_params(labelsize=7)
         ax.set_title(f"outputs: class {keep} -> {pred}" if keep is not None else f"outputs (argmax {pred})", fontsize=9)
-        if out_original is not None:
-            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
+        from matplotlib.patches import Patch
+
+        keys = [Patch(color="#9db4d0", label="original")] if out_original is not None else []
+        keys.append(Patch(color="#7f7f7f", label="perturbed"))
+        if keep is not None and keep != pred:
+            keys.append(Patch(color="#1f77b4", label=f"class {keep}"))
+        keys.append(Patch(color="#d62728", label=f"class {pred}"))
+        ax.legend(handles=keys, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return png_bytes(fig)
