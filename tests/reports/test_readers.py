@@ -128,3 +128,19 @@ def test_missing_empty_and_binary_files(tmp_path):
         read_results(tmp_path / "b.csv")
     with pytest.raises(ReportInputError, match="a folder"):
         read_results(tmp_path)
+
+
+def test_readers_follow_the_writers_columns(tmp_path):
+    """The suite's and the batch's own column lists (not copies) are recognised, so a writer that renames a
+    column the report needs fails here."""
+    import importlib.util
+    from pathlib import Path
+
+    from bvverify.reports.formats_csv import BATCH_COLUMNS, SUITE_COLUMNS
+
+    spec = importlib.util.spec_from_file_location("suite_csv", Path(__file__).parents[2] / "scripts" / "bench" / "suite_csv.py")
+    suite_csv_mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite_csv_mod)
+    assert set(SUITE_COLUMNS) <= set(suite_csv_mod.COLUMNS)
+    batch = pytest.importorskip("bvverify.batch.summary")
+    assert set(BATCH_COLUMNS) <= set(batch.COLUMNS)
