@@ -276,3 +276,22 @@ def test_the_standalone_command():
     p = subprocess.run([sys.executable, "-c", code, "verify", "/nonexistent.vnnlib", "--network", "a=b"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stdout == "" and "cannot read VNN-LIB file" in p.stderr
+
+
+def test_float32_query_prints_float_inputs_and_dequantized_outputs_that_replay(tmp_path, mlp):
+    xs, ys = test_images()
+    x, label = xs[3].reshape(64).astype(np.float64), int(ys[3])
+    lo, hi = np.floor(np.clip(x - 0.02, 0, 1) * 1024) / 1024, np.ceil(np.clip(x + 0.02, 0, 1) * 1024) / 1024
+    lines = [HEAD.strip(), "(declare-network d (declare-input X float32 [1,64]) (declare-output Y float32 [1,10]))"]
+    lines += [f"(assert (>= X[0,{k}] {float(a)!r}))\n(assert (<= X[0,{k}] {float(b)!r}))"
+              for k, (a, b) in enumerate(zip(lo, hi))]
+    beats = [f"(>= Y[0,{j}] Y[0,{label}])" if j < label else f"(> Y[0,{j}] Y[0,{label}])" for j in range(10) if j != label]
+    (tmp_path / "f.vnnlib").write_text("\n".join(lines) + f"\n(assert (or {' '.join(beats)}))\n")
+    r = call("verify", tmp_path / "f.vnnlib", "--network", "d=digits-mlp", "--timeout", 60)
+    word, t = parse_answer(r.stdout)
+    assert word == "sat" and t["X"][0] == "float32" and t["Y"][0] == "float32", r.output
+    xin = np.array([float(v) for v in t["X"][2]], dtype=np.float32)
+    assert np.array_equal(xin.astype(np.float64), np.array([float(v) for v in t["X"][2]]))  # exact float32 values
+    assert np.all(xin >= lo) and np.all(xin <= hi)
+    y = mlp.dequantize(mlp.evaluate(xin[None]))[0]
+    assert np.array_equal(y, np.array([float(v) for v in t["Y"][2]], dtype=np.float32))

@@ -229,3 +229,11 @@ def test_unsatisfiable_input_constraints_need_no_network(mlp):
     plan = plan_query(parse_vnnlib2(HEAD + net_decl() + "(assert (>= Xf[0,3] 9))\n(assert (< Xf[0,3] 9))\n"
                                     "(assert (>= Yf[0,0] 1))\n", "q"), {"f": mlp})
     assert plan.prop is None and plan.empty.startswith("q:7: the input constraints are unsatisfiable: Xf[0,3]")
+
+
+def test_strict_bounds_on_float32_inputs_are_the_next_float32_inside(mlp):
+    body = "".join(f"(assert (> Xf[0,{i}] 0.25))\n(assert (< Xf[0,{i}] 0.5))\n" for i in range(64))
+    p = plan_query(parse_vnnlib2(HEAD + net_decl("float32", "float32") + body + "(assert (>= Yf[0,0] Yf[0,1]))\n"),
+                   {"f": mlp}).prop
+    assert np.all(p.lo == float(np.nextafter(np.float32(0.25), np.float32(1))))
+    assert np.all(p.hi == float(np.nextafter(np.float32(0.5), np.float32(0))))
