@@ -93,6 +93,8 @@ def verify(
     for line in outcome.lines:
         print(line)
     sys.stdout.flush()
+    for note in outcome.notes:
+        shared.err.print(f"bvverify: note: {note}", markup=False, highlight=False, soft_wrap=True)
     if outcome.reason:
         label = "unknown" if outcome.word == "unknown" else "note"
         shared.err.print(f"bvverify: {label}: {outcome.reason}", markup=False, highlight=False, soft_wrap=True)

@@ -111,6 +111,7 @@ class Query2:
     networks: tuple[NetworkDecl, ...]
     conjuncts: list
     tensors: dict[str, TensorDecl] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # readings worth saying (integer terms beyond their type)
 
     def fail(self, line: int, msg: str) -> VnnlibError:
         return VnnlibError(f"{self.source}:{line}: {msg}")
@@ -185,6 +186,7 @@ class _Reader:
         self.text = text
         self.source = source
         self.tensors: dict[str, TensorDecl] = {}
+        self.notes: list[str] = []
 
     def fail(self, line: int, msg: str) -> VnnlibError:
         return VnnlibError(f"{self.source}:{line}: {msg}")
@@ -284,6 +286,8 @@ class _Reader:
             a, b = self.float_side(lhs, at), self.float_side(rhs, at)
         else:
             a, b = self.term(lhs, at), self.term(rhs, at)
+            if dtype in INT_RANGES:
+                self.note_range(dtype, (lhs, a), (rhs, b), at=at)
         diff = a.plus(b.scaled(Fraction(-1)))  # a - b
         neg = b.plus(a.scaled(Fraction(-1)))  # b - a
         if kind == "LessEqual":
@@ -299,6 +303,19 @@ class _Reader:
         if kind == "NotEqual":
             return Or((self.atom(diff, True, at), self.atom(neg, True, at)), at)
         raise self.fail(at.line, f"unsupported comparison {kind} in {at.text}")
+
+    def note_range(self, dtype: str, *sides, at: Where = None) -> None:
+        """Say so when an integer term can leave its element type's range: it is read as exact integers."""
+        lo, hi = INT_RANGES[dtype]
+        for node, e in sides:
+            if type(node).__name__ == "Var" or hasattr(node, "lexeme"):
+                continue
+            low = e.const + sum(c * (lo if c > 0 else hi) for c in e.coefs.values())
+            high = e.const + sum(c * (hi if c > 0 else lo) for c in e.coefs.values())
+            if low < lo or high > hi:
+                self.notes.append(f"{self.source}:{at.line}: {str(node).strip()} can leave the {dtype} range "
+                                  f"({low}..{high}); it is read as exact integer arithmetic (no wrap-around)")
+                return
 
     @staticmethod
     def atom(expr: Expr, strict: bool, at: Where):
@@ -339,7 +356,7 @@ def parse_vnnlib2(text: str, source: str = "<string>") -> Query2:
     conjuncts = []
     for a in tree.assertions:
         conjuncts.extend(top_conjuncts(reader.formula(a.expr)))
-    return Query2(source, m.group(1) if m else "2.0", networks, conjuncts, reader.tensors)
+    return Query2(source, m.group(1) if m else "2.0", networks, conjuncts, reader.tensors, reader.notes)
 
 
 def read_query_text(path: str | PathLike) -> str:

@@ -39,6 +39,7 @@ class Outcome:
     reason: str = ""
     refused: bool = False
     verdict: Verdict | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _word(v: Verdict) -> str:
@@ -76,7 +77,7 @@ def run_verify(query: str | Path, networks: dict[str, str], timeout: float, engi
     except Vnnlib2Unsupported as e:
         return Outcome("unknown", reason=str(e), refused=True)
     if plan.prop is None:
-        return Outcome("unsat", reason=plan.empty)
+        return Outcome("unsat", reason=plan.empty, notes=q.notes)
     left = deadline - time.monotonic()
     if left <= 0.05:
         return Outcome("timed-out", reason=f"the {timeout:g} s limit was spent loading the query and its networks")
@@ -93,7 +94,9 @@ def run_verify(query: str | Path, networks: dict[str, str], timeout: float, engi
         options = EngineOptions(engine if engine in ("ilp", "bv") else "ilp", solver=solver, seed=seed)
         runtimes = (_runtime(files[a.decl.name], a.net), _runtime(files[b.decl.name], b.net))
         v = verify_equiv(a.net, b.net, plan.prop, options, left, runtimes)
-    return _answer(plan, v)
+    out = _answer(plan, v)
+    out.notes = q.notes
+    return out
 
 
 def _answer(plan: Plan, v: Verdict) -> Outcome:

@@ -164,6 +164,7 @@ def test_two_networks_within_k_codes_go_to_the_two_network_engine(tmp_path, mlp)
     word, t = parse_answer(r.stdout)
     assert word == "sat", r.output
     assert list(t) == ["XA", "YA", "XB", "YB"] and t["XA"][2] == t["XB"][2]
+    assert "can leave the uint8 range (-255..255); it is read as exact integer arithmetic" in r.stderr
     x = np.array([int(v) for v in t["XA"][2]])[None]
     ya, yb = mlp.evaluate_codes(x)[0], twin(mlp).evaluate_codes(x)[0]
     assert list(ya) == [int(v) for v in t["YA"][2]] and list(yb) == [int(v) for v in t["YB"][2]]

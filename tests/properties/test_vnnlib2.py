@@ -66,6 +66,8 @@ def test_numerals_are_exact_and_float32_constants_round_to_float32():
     q = parse_vnnlib2(HEAD + net_decl() + "(assert (> (- Yf[0,0] (* 3 Yf[0,1])) 123456789012345678))\n")
     (atom,) = q.conjuncts  # integer terms stay exact
     assert atom.strict and atom.expr.coefs == {("Yf", 0): -1, ("Yf", 1): 3} and atom.expr.const == 123456789012345678
+    assert q.notes == ["<string>:6: (- Yf [0, 0] (* 3 Yf [0, 1])) can leave the uint8 range (-765..255); it is read as "
+                       "exact integer arithmetic (no wrap-around)"]
     with pytest.raises(VnnlibError, match="q: the official VNN-LIB parser failed"):  # its numerals are 64-bit
         parse_vnnlib2(HEAD + net_decl() + "(assert (> Yf[0,0] 12345678901234567890))\n", "q")
 
