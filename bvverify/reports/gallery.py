@@ -19,6 +19,7 @@ import numpy as np
 from bvverify.errors import BvverifyError
 from bvverify.reports.images import argmax_lowest, counterexample_png, image_shape
 from bvverify.reports.records import Loaded, QueryResult, Witness
+from bvverify.reports.summary import query_label
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,8 @@ def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
         diff = np.asarray(codes).ravel().astype(np.int64) - np.asarray(c0).ravel().astype(np.int64)
         diff_note = code_change(diff)
     png = counterexample_png(x, chw, original=original, out_perturbed=out_p, out_original=out_o, label=label,
-                             title=f"{q.model} #{q.query} eps {q.eps} ({q.engine})", diff_note=diff_note, difference=diff)
-    caption = f"{q.model}, sample {q.query}, eps {q.eps}, {q.engine}: "
+                             title=f"{query_label(q)} ({q.engine})", diff_note=diff_note, difference=diff)
+    caption = f"{query_label(q)}, {q.engine}: "
     if out_p is not None and pred is not None:
         keep = label if label is not None else (argmax_lowest(out_o) if out_o is not None else None)
         if keep is not None:

@@ -9,6 +9,7 @@ from html import escape
 
 from bvverify.reports.build import Report
 from bvverify.reports.figures import COLORS
+from bvverify.reports.summary import short
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1100px;
@@ -60,7 +61,8 @@ def render_html(r: Report) -> str:
               '<th class="l">query</th><th>eps</th><th class="l">engine</th><th class="l">verdict</th>'
               '<th class="l">reason</th><th class="l">source</th></tr>']
         for q in r.slowest:
-            h.append(f"<tr><td>{q.seconds:.2f}</td><td class=\"l\">{escape(q.model)}</td><td class=\"l\">{escape(q.query)}</td>"
+            h.append(f"<tr><td>{q.seconds:.2f}</td><td class=\"l\" title=\"{escape(q.model)}\">{escape(short(q.model))}</td>"
+                     f"<td class=\"l\" title=\"{escape(q.query)}\">{escape(short(q.query))}</td>"
                      f"<td>{escape(q.eps)}</td><td class=\"l\">{escape(q.engine)}</td><td class=\"l\">{badge(q.status)}</td>"
                      f'<td class="l wrap">{escape(q.reason[:120])}</td><td class="l muted">{escape(q.source)}</td></tr>')
         h.append("</table>")

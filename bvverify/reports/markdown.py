@@ -4,6 +4,7 @@ as PNG files beside it (``figures/``) linked by relative path."""
 from __future__ import annotations
 
 from bvverify.reports.build import Report
+from bvverify.reports.summary import short
 
 
 def cell(text: str) -> str:
@@ -29,8 +30,8 @@ def render_markdown(r: Report, figure_files: dict[str, str], picture_files: list
     if r.slowest:
         m += ["", f"## Slowest {len(r.slowest)} queries", "", "| seconds | model | query | eps | engine | verdict | reason |",
               "| ---: | --- | --- | --- | --- | --- | --- |"]
-        m += [f"| {q.seconds:.2f} | {cell(q.model)} | {cell(q.query)} | {cell(q.eps)} | {cell(q.engine)} | {q.status} | "
-              f"{cell(q.reason[:120])} |" for q in r.slowest]
+        m += [f"| {q.seconds:.2f} | {cell(short(q.model))} | {cell(short(q.query))} | {cell(q.eps)} | {cell(q.engine)} | "
+              f"{q.status} | {cell(q.reason[:120])} |" for q in r.slowest]
     if r.pictures:
         m += ["", f"## Counterexamples ({len(r.pictures)}{f', {r.pictures_left} more not drawn' if r.pictures_left else ''})"]
         for p, f in zip(r.pictures, picture_files):

@@ -11,6 +11,18 @@ from dataclasses import dataclass
 from bvverify.reports.records import STATUSES, Loaded, QueryResult
 
 
+def short(name: str) -> str:
+    """A model or property path as its file name, for tables and titles (the row's ``source`` keeps the way back)."""
+    return name.rstrip("/").rsplit("/", 1)[-1] if "/" in name else name
+
+
+def query_label(q: QueryResult) -> str:
+    """``model, sample 3, eps 1`` for a robustness query, ``model, property.vnnlib`` for a property file."""
+    if q.eps:
+        return f"{short(q.model)}, sample {q.query}, eps {q.eps}"
+    return f"{short(q.model)}, {short(q.query)}"
+
+
 def series_name(q: QueryResult, kinds: set[str]) -> str:
     """An engine's name in tables and plots; with several input formats, the format too (the same engine
     on different query sets must not be summed into one line)."""
@@ -60,4 +72,5 @@ def radius_summary(data: Loaded) -> dict[str, int]:
             "gap": sum(not x.exact for x in r), "misclassified": sum(x.misclassified for x in r)}
 
 
-__all__ = ["EngineCounts", "by_engine", "radius_summary", "series_name", "slowest", "used_statuses", "verdict_counts"]
+__all__ = ["EngineCounts", "by_engine", "query_label", "radius_summary", "series_name", "short", "slowest", "used_statuses",
+           "verdict_counts"]

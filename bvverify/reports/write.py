@@ -10,6 +10,7 @@ from bvverify.reports.build import Report
 from bvverify.reports.counterexamples import safe_stem
 from bvverify.reports.html import render_html
 from bvverify.reports.markdown import render_markdown
+from bvverify.reports.summary import query_label
 
 
 def write_report(r: Report, out: Path) -> dict[str, Path]:
@@ -23,7 +24,7 @@ def write_report(r: Report, out: Path) -> dict[str, Path]:
             files[name].write_bytes(png)
         pics = []
         for k, p in enumerate(r.pictures):
-            path = out / "figures" / f"cex-{k:03d}-{safe_stem(p.query.model + '_' + p.query.query + '_eps' + p.query.eps)}.png"
+            path = out / "figures" / f"cex-{k:03d}-{safe_stem(query_label(p.query))}.png"
             path.write_bytes(p.png)
             pics.append(path)
         (out / "report.html").write_text(render_html(r), encoding="utf-8")

@@ -68,3 +68,16 @@ def test_command(tmp_path):
     p = run("report", bad, "--out", tmp_path / "rep2")
     assert p.returncode == 2 and p.stderr.strip() == f"bvverify: error: {bad}:2: column 7 (seconds): 'slow' is not a number"
     assert not (tmp_path / "rep2").exists()
+
+
+def test_run_instances_report_names_files_not_paths(tmp_path):
+    from tests.reports.fixtures import run_instances_csv
+
+    path = run_instances_csv(tmp_path / "batch")
+    text = path.read_text().replace("m.bvq,p", f"{tmp_path}/models/m.bvq,{tmp_path}/specs/p")
+    path.write_text(text)
+    r = build_report([path])
+    (p,) = r.pictures
+    assert p.caption.startswith("m.bvq, p2.vnnlib, auto: predicted class 0")
+    html = write_report(r, tmp_path / "out")["html"].read_text()
+    assert f'title="{tmp_path}/specs/p3.vnnlib">p3.vnnlib</td>' in html  # the full path stays on hover
