@@ -40,7 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the suite_* helpers beside this script
 from quantize_mnistfc import default_models, inside_repo  # noqa: E402
-from suite_csv import RERUN, Row, Writer, key, read_rows  # noqa: E402
+from suite_csv import RERUN, Row, Writer, key, read_kept, read_rows, write_kept  # noqa: E402
 from suite_defs import NAMES, Query, SuiteDef, build  # noqa: E402
 from suite_report import DECIDED, markdown, relation  # noqa: E402
 
@@ -188,6 +188,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     f"quantize_mnistfc.py (default {default_models()})")
     ap.add_argument("--only-open", type=Path, default=None, metavar="CSV", help="run only the queries that no engine "
                     "decided in this earlier result file (e.g. the 300 s pass over what 60 s left open; use another --out)")
+    ap.add_argument("--keep", type=Path, default=None, metavar="CSV", help="a results file with our own columns only "
+                    "(no published data: it may be committed, e.g. docs/results/): its rows are taken in before the run "
+                    "(queries already there are not run again) and it is rewritten with every row after it, so a run "
+                    "that spans several machines or sessions adds up")
     args = ap.parse_args(argv)
     if args.timeout <= 0:
         ap.error("--timeout must be > 0")
@@ -218,6 +222,17 @@ def main(argv: list[str] | None = None) -> int:
         suite.notes.append(f"only the queries left open in {args.only_open} ({len(suite.queries)})")
     old = read_rows(csv_path)
     rows = {key(r): r for r in old}
+    if args.keep is not None and args.keep.exists():
+        by_base = {q.base: q for q in suite.queries}
+        writer = Writer(csv_path)
+        for r in read_kept(args.keep):
+            q = by_base.get((r["suite"], r["model"], r["query"], r["eps"]))
+            if q is None or key(r) in rows or r["status"] in RERUN:
+                continue
+            r.update(published=q.published, published_detail=q.published_detail, cex_file="",
+                     relation=relation(r["status"], q.published))
+            writer.append(r)
+            rows[key(r)] = r
     todo = [(q, [e for e in specs if (*q.base, e) not in rows or rows[(*q.base, e)]["status"] in RERUN])
             for q in suite.queries]
     todo = [(q, e) for q, e in todo if e]
@@ -248,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     text, bugs = markdown(f"{suite.name}: {suite.title}", header, selected, specs, suite.notes, suite.published_source,
                           suite.float_reference, list(rows.values()))
     md_path.write_text(text + "\n")
+    if args.keep is not None:
+        merged = {key(r): r for r in read_kept(args.keep)} if args.keep.exists() else {}  # rows of other runs stay
+        merged.update({key(r): r for r in rows.values() if r["suite"] == suite.name})
+        write_kept(args.keep, list(merged.values()))
     print(text)
     errors = [r for r in rows.values() if r["status"] == "error"]
     if bugs or errors:

@@ -54,6 +54,35 @@ def read_rows(path: Path) -> list[Row]:
     return list(rows.values())
 
 
+KEPT = ("suite", "model", "query", "eps", "engine", "status", "seconds", "timed_out", "timeout", "decided_by", "reason")
+"""The columns of a kept results file: our verdicts only. The published columns come from the benchmark
+data, which is never committed; they are filled in again from the suite when the rows are read back."""
+
+
+def write_kept(path: Path, rows: list[Row]) -> None:
+    """Our own columns of ``rows`` (sorted, so a re-export diffs cleanly), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(KEPT)
+        for r in sorted(rows, key=lambda r: (r["model"], r["eps"], _num(r["query"]), r["engine"])):
+            w.writerow([" ".join(str(r.get(c, "")).splitlines()) for c in KEPT])
+    os.replace(tmp, path)
+
+
+def read_kept(path: Path) -> list[Row]:
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        if tuple(next(reader, ())) != KEPT:
+            raise SystemExit(f"{path}: not a kept results file (expected the columns {', '.join(KEPT)})")
+        return [dict(zip(KEPT, fields)) for fields in reader if len(fields) == len(KEPT)]
+
+
+def _num(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (1 << 62, text)
+
+
 def read_header(path: Path) -> tuple[str, ...]:
     with open(path, newline="") as f:
         return tuple(next(csv.reader(f), ()))
@@ -90,4 +119,4 @@ class Writer:
             os.fsync(f.fileno())
 
 
-__all__ = ["COLUMNS", "RERUN", "Key", "Row", "Writer", "key", "read_header", "read_rows"]
+__all__ = ["COLUMNS", "RERUN", "Key", "Row", "KEPT", "Writer", "key", "read_header", "read_kept", "read_rows", "write_kept"]

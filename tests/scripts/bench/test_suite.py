@@ -214,3 +214,20 @@ def test_only_open_runs_what_an_earlier_file_left_open(suite: ModuleType, tmp_pa
     assert suite.main([*digits_args(second, "bounds"), "--only-open", str(first / "digits.csv")]) == 0
     again = read_csv(second / "digits.csv")
     assert [(r["model"], r["query"], r["eps"]) for r in again] == [(rows[0]["model"], rows[0]["query"], rows[0]["eps"])]
+
+
+def test_kept_rows_carry_a_run_across_machines_without_published_data(suite: ModuleType, tmp_path: Path) -> None:
+    kept = tmp_path / "kept" / "digits.csv"
+    assert suite.main([*digits_args(tmp_path / "first", "bounds"), "--keep", str(kept)]) == 0
+    csv_mod = load("suite_csv")
+    first = csv_mod.read_kept(kept)
+    assert len(first) == 6 and "published" not in read_csv(kept)[0]  # our columns only
+    # a new machine: an empty --out, the kept file brings the rows; nothing runs again
+    assert suite.main([*digits_args(tmp_path / "second", "bounds"), "--keep", str(kept)]) == 0
+    again = read_csv(tmp_path / "second" / "digits.csv")
+    assert sorted((r["model"], r["eps"], r["status"], r["seconds"]) for r in again) == \
+        sorted((r["model"], r["eps"], r["status"], r["seconds"]) for r in first)
+    # a narrower run (--only-open: nothing open) keeps the other rows of the kept file
+    assert suite.main([*digits_args(tmp_path / "third", "bounds"), "--keep", str(kept),
+                       "--only-open", str(tmp_path / "first" / "digits.csv")]) == 0
+    assert len(csv_mod.read_kept(kept)) == 6
