@@ -68,25 +68,19 @@ _ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: 
 
 
 def onnx_interface(path: Path) -> tuple[list[str], list[str], set[str]]:
-    """(input element types, output element types, op types) of an ONNX model's graph."""
+    """(input element types, output element types, op types) of an ONNX model's graph (read from the
+    protobuf wire format: no onnx import on this path, see ``onnx_wire``)."""
+    from bvverify.vnnlib_standard.onnx_wire import WireError, read_interface
+
     try:
-        import onnx
-    except ImportError:
-        raise Vnnlib2Unsupported(f"{path}: reading an ONNX model needs the onnx package "
-                                 "(pip install 'bvverify[vnnlib]')") from None
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # onnx raises protobuf's DecodeError, OSError, ...: all mean "not a readable ONNX file"
-        raise BvverifyError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
-    g = model.graph
-    inits = {t.name for t in g.initializer}
-    ins = [_ONNX_TYPES.get(v.type.tensor_type.elem_type, f"type{v.type.tensor_type.elem_type}")
-           for v in g.input if v.name not in inits]
-    outs = [_ONNX_TYPES.get(v.type.tensor_type.elem_type, f"type{v.type.tensor_type.elem_type}") for v in g.output]
-    ops = {n.op_type for n in g.node}
-    for fn in model.functions:
-        ops |= {n.op_type for n in fn.node}
-    return ins, outs, ops
+        iface = read_interface(path.read_bytes())
+    except (WireError, OSError) as e:
+        raise BvverifyError(f"{path}: not a readable ONNX model ({e})") from None
+
+    def names(items):
+        return [_ONNX_TYPES.get(t, f"type{t}") for _, t in items]
+
+    return names([v for v in iface.inputs if v[0] not in iface.initializers]), names(iface.outputs), iface.ops
 
 
 def _check_onnx(path: Path, decl: NetworkDecl, source: str) -> None:

@@ -296,3 +296,34 @@ def test_float32_query_prints_float_inputs_and_dequantized_outputs_that_replay(t
     assert np.all(xin >= lo) and np.all(xin <= hi)
     y = mlp.dequantize(mlp.evaluate(xin[None]))[0]
     assert np.array_equal(y, np.array([float(v) for v in t["Y"][2]], dtype=np.float32))
+
+
+def test_the_onnx_interface_read_from_the_wire_is_onnx_own(tmp_path):
+    """verify reads ONNX interfaces without importing onnx (a second of start-up): the same fields as onnx."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from bvverify.vnnlib_standard.onnx_wire import read_interface
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    w = helper.make_tensor("w", TensorProto.INT8, [4, 3], list(range(12)))
+    wi = helper.make_tensor_value_info("w", TensorProto.INT8, [4, 3])  # an initializer listed as an input (old opsets)
+    y = helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 3])
+    s = helper.make_tensor("s", TensorProto.FLOAT, [], [0.5])
+    z = helper.make_tensor("z", TensorProto.UINT8, [], [7])
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             helper.make_node("MatMulInteger", ["q", "w"], ["acc"]),
+             helper.make_node("Cast", ["acc"], ["y"], to=TensorProto.UINT8)]
+    g = helper.make_graph(nodes, "g", [x, wi], [y], [w, s, z])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    iface = read_interface(model.SerializeToString())
+    assert iface.inputs == [(v.name, v.type.tensor_type.elem_type) for v in model.graph.input]
+    assert iface.outputs == [("y", TensorProto.UINT8)] and iface.initializers == {"w", "s", "z"}
+    assert iface.ops == {"QuantizeLinear", "MatMulInteger", "Cast"}
+    from bvverify.vnnlib_standard.models import onnx_interface
+
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    assert onnx_interface(tmp_path / "m.onnx") == (["float32"], ["uint8"], iface.ops)
+    (tmp_path / "bad.onnx").write_bytes(b"\x0a\xff\xff")
+    with pytest.raises(bvverify.BvverifyError, match="not a readable ONNX model"):
+        onnx_interface(tmp_path / "bad.onnx")
