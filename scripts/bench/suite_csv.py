@@ -67,6 +67,8 @@ def write_kept(path: Path, rows: list[Row]) -> None:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(KEPT)
         for r in sorted(rows, key=lambda r: (r["model"], r["eps"], _num(r["query"]), r["engine"])):
+            if r.get("status") == "misclassified":  # its reason names the image's label: data, not ours
+                r = {**r, "reason": ""}
             w.writerow([" ".join(str(r.get(c, "")).splitlines()) for c in KEPT])
     os.replace(tmp, path)
 
