@@ -30,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bvverify.errors import BvverifyError
 from bvverify.properties.vnnlib_logic import And, Cmp, Const, Expr, Or, top_conjuncts
 from bvverify.properties.vnnlib_syntax import VnnlibError
 
-__all__ = ["INT_RANGES", "NetworkDecl", "Query2", "TensorDecl", "Where", "is_vnnlib2", "parse_vnnlib2",
+__all__ = ["INT_RANGES", "NetworkDecl", "Query2", "TensorDecl", "Vnnlib2Unsupported", "Where", "is_vnnlib2", "parse_vnnlib2",
            "read_query_text", "read_vnnlib2", "round_f32"]
 
 # the parser's element types by the names VNN-LIB 2.0 (ONNX "Set 1") writes them
@@ -48,6 +49,10 @@ INT_RANGES = {"int8": (-(2**7), 2**7 - 1), "uint8": (0, 2**8 - 1), "int16": (-(2
 
 _COMMENT = re.compile(r";[^\n]*")
 _V2_HEAD = re.compile(r"\(\s*(vnnlib-version|declare-network)\b")
+
+
+class Vnnlib2Unsupported(BvverifyError, NotImplementedError):
+    """A well-formed query outside what bvverify decides soundly (the answer is ``unknown``, with this reason)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,9 @@ class _Reader:
     def fail(self, line: int, msg: str) -> VnnlibError:
         return VnnlibError(f"{self.source}:{line}: {msg}")
 
+    def unsupported(self, line: int, msg: str) -> Vnnlib2Unsupported:
+        return Vnnlib2Unsupported(f"{self.source}:{line}: {msg}")
+
     def decl(self, d, role: str, network: str) -> TensorDecl:
         dtype = _DTYPE_NAMES.get(d.dtype.name, d.dtype.name.lower())
         line = _line_of(self.text, rf"\(\s*declare-{role}\s+{re.escape(d.name)}\b")
@@ -238,7 +246,7 @@ class _Reader:
             for k in kids:
                 if k.vars():
                     if var is not None:
-                        raise self.fail(at.line, f"nonlinear term in {at.text}: a product of variables (polynomial "
+                        raise self.unsupported(at.line, f"nonlinear term in {at.text}: a product of variables (polynomial "
                                                  "arithmetic, theory POLY) is not supported")
                     var = k
                 else:
@@ -268,7 +276,7 @@ class _Reader:
             if rounded is None:
                 raise self.fail(at.line, f"constant {lit.lexeme} in {at.text} is outside the float32 range")
             return Expr({}, rounded)
-        raise self.fail(at.line, f"float32 arithmetic in {at.text}: float32 terms round at every step, so bvverify "
+        raise self.unsupported(at.line, f"float32 arithmetic in {at.text}: float32 terms round at every step, so bvverify "
                                  "decides float32 atoms that compare a variable with a constant or with another "
                                  "variable only (integer element types take linear terms)")
 

@@ -29,20 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bvverify.errors import BvverifyError
 from bvverify.ir.graph import QNetwork
 from bvverify.ir.ranges import intervals
 from bvverify.properties.spec import OutputCondition, Property
 from bvverify.properties.vnnlib import MAX_CLAUSES
-from bvverify.properties.vnnlib2 import INT_RANGES, NetworkDecl, Query2, TensorDecl, Where
+from bvverify.properties.vnnlib2 import INT_RANGES, NetworkDecl, Query2, TensorDecl, Vnnlib2Unsupported, Where
 from bvverify.properties.vnnlib_logic import And, Cmp, Const, Expr, Or, clause_count, dnf, var_kinds
 from bvverify.properties.vnnlib_syntax import VnnlibError
 
 __all__ = ["Plan", "Side", "Vnnlib2Unsupported", "plan_query"]
-
-
-class Vnnlib2Unsupported(BvverifyError, NotImplementedError):
-    """A well-formed query outside what bvverify decides soundly (the answer is ``unknown``)."""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ def run_verify(query: str | Path, networks: dict[str, str], timeout: float, engi
     text = read_query_text(query)
     if not is_vnnlib2(text):
         return _run_v1(query, networks, deadline, engine, solver, seed)
-    q = parse_vnnlib2(text, str(query))
+    try:
+        q = parse_vnnlib2(text, str(query))
+    except Vnnlib2Unsupported as e:
+        return Outcome("unknown", reason=str(e), refused=True)
     files = match_networks(q, networks)
     try:
         nets = {d.name: load_network(files[d.name], d, q.source) for d in q.networks}

@@ -196,6 +196,10 @@ def test_outside_the_sound_domain_answers_unknown_with_the_reason(tmp_path, mlp)
     (tmp_path / "h.vnnlib").write_text(q.replace("    (declare-output", hidden))
     r = call("verify", tmp_path / "h.vnnlib", "--network", "digits=digits-mlp")
     assert r.exit_code == 2 and r.stdout == "unknown\n" and "bvverify: unknown:" in r.stderr and "hidden node H" in r.stderr
+    f32, _ = digits_query(mlp, 0, 1, y="float32")
+    (tmp_path / "lin.vnnlib").write_text(f32 + "(assert (>= (+ Y[0,0] Y[0,1]) 0.5))\n")
+    r = call("verify", tmp_path / "lin.vnnlib", "--network", "digits=digits-mlp")
+    assert r.exit_code == 2 and r.stdout == "unknown\n" and re.search(r"lin.vnnlib:\d+: float32 arithmetic", r.stderr)
 
 
 def float_onnx(path):

@@ -102,9 +102,9 @@ def test_parser_errors_name_file_and_line(body, line, words):
 
 
 def test_float32_arithmetic_and_products_are_refused_by_name():
-    with pytest.raises(VnnlibError, match=r"q.vnnlib:6: float32 arithmetic in \(<= \(\+ Yf"):
+    with pytest.raises(Vnnlib2Unsupported, match=r"q.vnnlib:6: float32 arithmetic in \(<= \(\+ Yf"):
         parse_vnnlib2(HEAD + net_decl("float32", "float32") + "(assert (<= (+ Yf[0,0] Yf[0,1]) 0.5))\n", "q.vnnlib")
-    with pytest.raises(VnnlibError, match=r":6: nonlinear term"):
+    with pytest.raises(Vnnlib2Unsupported, match=r":6: nonlinear term"):
         parse_vnnlib2(HEAD + net_decl() + "(assert (<= (* Yf[0,0] Yf[0,1]) 5))\n", "q.vnnlib")
 
 
