@@ -52,7 +52,7 @@ def cactus(data: Loaded) -> bytes:
     ax.set_ylabel("queries decided within that time")
     ax.grid(True, which="both", alpha=0.3)
     if lo is not None:
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=8, loc="best")  # the curves rise to the upper left: let matplotlib find the free corner
     else:
         ax.text(0.5, 0.5, "no query decided", transform=ax.transAxes, ha="center")
     return png_bytes(fig)
