@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "backends": 6,
     "engines": 7,
     "cli": 8,
+    "batch": 8,  # the batch runner (run-instances, dask): beside the CLI, which imports it
     "bundled": 8,  # the CLI's bundled model names and images
     "__main__": 8,
     "testing": 9,  # users' test helpers (assertions, proof cache, strategies): above the engines and the facade

@@ -19,6 +19,7 @@ from bvverify.cli import (  # noqa: F401  (each module registers its command on 
     radius_cmd,
     report_cmd,
     robust_cmd,
+    run_instances_cmd,
     verify_cmd,
     vnnlib_cmd,
 )

@@ -188,6 +188,9 @@ def test_networks_on_the_command_line_must_match_the_query(tmp_path, mlp):
     (tmp_path / "i8.vnnlib").write_text(q.replace("X uint8", "X int8"))
     r = call("verify", tmp_path / "i8.vnnlib", "--network", "digits=digits-mlp")
     assert r.exit_code == 2 and r.stdout == "" and re.search(r"i8.vnnlib:3: input X of network digits is declared int8", r.stderr)
+    (tmp_path / "copy.vnnlib").write_text(pair_query(mlp, 0, "(equal-to a)"))
+    r = call("verify", tmp_path / "copy.vnnlib", "--network", "a=digits-mlp", "--network", "b=digits-mlp")
+    assert r.exit_code == 2 and "--network b: b is an equal-to copy (it takes its original's model)" in r.stderr
 
 
 def test_outside_the_sound_domain_answers_unknown_with_the_reason(tmp_path, mlp):
