@@ -1,0 +1,85 @@
+"""run_job on real instances, serial against a 2-worker dask LocalCluster, a forking solver inside
+a dask worker, and a worker killed mid-batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from bvverify.batch import read_instances, run_job, run_jobs
+from bvverify.batch.job import Job
+from bvverify.batch.store import make_jobs
+from bvverify.engines.config import EngineOptions
+from tests.batch.helpers import MODELS, QUICK, SPECS, write_csv
+
+
+def test_run_job_verdicts_and_result_text(tmp_path):
+    jobs = make_jobs(read_instances(write_csv(tmp_path, QUICK[:2])), EngineOptions())
+    holds, violated = run_job(jobs[0]), run_job(jobs[1])
+    assert (holds.word, holds.status, holds.text) == ("unsat", "holds", "unsat\n")
+    assert (violated.word, violated.status) == ("sat", "violated")
+    lines = violated.text.splitlines()
+    assert lines[0] == "sat" and lines[1].startswith("((X_0 ") and lines[-1].startswith(" (Y_9 ")
+
+
+def test_run_job_errors_are_results(tmp_path):
+    bad_model = tmp_path / "broken.bvq"
+    bad_model.write_bytes(b"not a model")
+    prop = SPECS / QUICK[0][1]
+    r = run_job(Job("a", str(bad_model), str(prop), 5.0, origin="x.csv, line 3"))
+    assert (r.word, r.status, r.text) == ("error", "error", "error\n")
+    assert r.message.startswith("x.csv, line 3: ") and "broken.bvq" in r.message
+    r = run_job(Job("b", "digits-mlp", str(tmp_path / "none.vnnlib"), 5.0))
+    assert r.word == "error" and "none.vnnlib" in r.message
+    wrong_size = tmp_path / "small.vnnlib"
+    wrong_size.write_text("(declare-const X_0 Real)\n(assert (>= X_0 0))\n")
+    assert run_job(Job("c", "digits-mlp", str(wrong_size), 5.0)).word == "error"
+
+
+def _by_name(pairs):
+    return {job.name: (res.word, res.text) for job, res in pairs}
+
+
+def test_two_worker_cluster_equals_serial_and_forks_solvers(tmp_path):
+    jobs = make_jobs(read_instances(write_csv(tmp_path, QUICK)), EngineOptions())
+    # HiGHS solves in a forked child killed at its deadline (backends/killable.py): that needs
+    # non-daemonic worker processes
+    forking = Job("highs", str(MODELS / "digits_cnn.bvq"), str(SPECS / "digits_cnn_img3_eps0.06.vnnlib"), 1.0,
+                  EngineOptions("ilp", solver="highs"))
+    serial = _by_name(run_jobs(jobs))
+    on_dask = _by_name(run_jobs([*jobs, forking], workers=2))
+    assert on_dask.pop("highs")[0] in ("timeout", "unknown", "unsat", "sat")  # not an error
+    assert on_dask == serial
+    assert sorted(w for w, _ in serial.values()) == ["sat", "sat", "unsat", "unsat"]
+
+
+@pytest.mark.slow
+def test_killed_worker_loses_only_its_instance_which_is_retried(tmp_path):
+    from bvverify.batch.dask_runner import client_for, run_dask
+
+    jobs = make_jobs(read_instances(write_csv(tmp_path, QUICK[:2])), EngineOptions())
+    long = Job("long", str(MODELS / "digits_cnn.bvq"), str(SPECS / "digits_cnn_img3_eps0.06.vnnlib"), 4.0)
+    killed = []
+    with client_for(2) as client:
+        def kill_when_running():
+            for _ in range(600):
+                for addr, keys in client.processing().items():
+                    if any("long" in str(k) for k in keys):
+                        pid = client.run(os.getpid, workers=[addr])[addr]
+                        time.sleep(1.0)  # inside the solve
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                        return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_when_running, daemon=True)
+        killer.start()
+        results = _by_name(run_dask([long, *jobs], client))
+        killer.join(5)
+    assert killed, "the worker running the long instance was not found"
+    assert results["long"][0] == "timeout"  # retried on another worker, decided as it would be
+    assert sorted(w for w, _ in (results[j.name] for j in jobs)) == ["sat", "unsat"]
