@@ -47,7 +47,8 @@ def remove_stale_temporaries(folder: str | Path) -> int:
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Ctrl-C waits until the block is done (a result and its details are written together),
-    then delivered again to the handler that was there before (by default: KeyboardInterrupt). Outside the main thread signals cannot be handled: the block just runs."""
+    then is delivered again to the handler that was there before (by default: KeyboardInterrupt).
+    Outside the main thread signals cannot be handled: the block just runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

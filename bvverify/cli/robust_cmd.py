@@ -1,9 +1,18 @@
-"""``bvverify robust``: local robustness around data samples."""
+"""``bvverify robust``: local robustness around data samples.
+
+Every decided query is appended to a JSON-lines log as it is decided (``--log``, default
+``.bvverify-runs/robust-MODEL-HASH.jsonl`` in the current folder, the hash of what the run asks:
+model, data, units, label, engine options, timeout), so Ctrl-C loses only the query it
+interrupts, which is not recorded; the same command with ``--resume`` skips what the log holds.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -39,10 +48,17 @@ def robust(
     target: str | None = shared.TargetOpt,
     bits: int | None = shared.BitsOpt,
     input_bits: int | None = shared.InBitsOpt,
+    log: Path | None = typer.Option(None, "--log", help="JSON-lines file that keeps every decided query as it is "
+                                    "decided (default: .bvverify-runs/robust-MODEL-HASH.jsonl here, named after the "
+                                    "run's model, data and options). Without --resume it is started anew."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run kept in the log (the same command and "
+                                "options): queries it holds are not decided again."),
     as_json: bool = shared.JsonOpt,
 ) -> None:
     """Local robustness around data samples: is the argmax (ties to the lowest index, every output
-    counts) constant on the L-infinity ball? One exact query per sample and radius."""
+    counts) constant on the L-infinity ball? One exact query per sample and radius. Ctrl-C stops
+    cleanly (exit 130): decided queries are kept in the log, and --resume continues."""
+    from bvverify.batch.atomic import interrupts_deferred
     from bvverify.properties.robustness import DataError, argmax_lowest, robustness_property
 
     shared.check_timeout(timeout)
@@ -62,49 +78,93 @@ def robust(
     if clip_range is not None and len(clip_range) != 2:
         shared.fail(f"--clip {clip!r}: expected LO,HI")
     runtime = shared.runtime_for(model, net, qengine)
-    rows = []
-    if result_file is not None and len(shared.parse_indices(index, len(xs))) * len(radii) != 1:
+    indices = shared.parse_indices(index, len(xs))
+    if result_file is not None and len(indices) * len(radii) != 1:
         shared.fail("--result-file needs exactly one query (one --index and one --eps)")
+    header = {"command": "robust", "model": model, "data": src, "data_scale": data_scale, "eps_unit": eps_unit,
+              "clip": list(clip_range) if clip_range else None, "label": label, "target_class": target_class,
+              "options": asdict(options), "timeout": timeout, "target": net.meta.get("target")}
+    qlog = _open_log(log, header, resume, model)
+    kept = {(r.get("index"), r.get("eps")): r for r in qlog.previous}
+    rows: list[dict[str, Any]] = []
     table = Table("index", "label", "eps", "verdict", "seconds", "note")
-    for i in shared.parse_indices(index, len(xs)):
-        y = int(label if label is not None else ys[i])  # type: ignore[index]
-        clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
-        for r in radii:
-            try:
-                prop = robustness_property(net, xs[i], y, r, eps_unit, target_class, clip_range, name=f"{src}#{i}")
-            except DataError as e:
-                shared.fail(str(e))
-            if clean != y and target_class is None:
-                doc = {"index": i, "label": y, "eps": r, "status": "violated", "engine": "clean", "seconds": 0.0,
-                       "reason": f"misclassified: the clean input is predicted {clean}", "counterexample": None}
-                from bvverify.engines.base import Verdict, replay
+    stopped_at: tuple[int, float] | None = None
+    try:
+        for i in indices:
+            y = int(label if label is not None else ys[i])  # type: ignore[index]
+            clean = None
+            for r in radii:
+                stopped_at = (i, r)
+                if (i, r) in kept:  # decided by the run this one resumes
+                    doc = dict(kept[(i, r)])
+                    note = doc.pop("note", "")
+                    rows.append(doc)
+                    table.add_row(str(i), str(y), f"{r:g}", doc["status"], f"{doc['seconds']:.2f}", note)
+                    continue
+                if clean is None:
+                    clean = argmax_lowest(net.evaluate(xs[i].reshape((1,) + tuple(net.input.shape)))[0])
+                try:
+                    prop = robustness_property(net, xs[i], y, r, eps_unit, target_class, clip_range, name=f"{src}#{i}")
+                except DataError as e:
+                    shared.fail(str(e))
+                if clean != y and target_class is None:
+                    from bvverify.engines.base import Verdict, replay
 
-                cex = replay(net, prop, net.quantize_input(xs[i].reshape((1,) + tuple(net.input.shape)))[0]
-                             if not net.integer_input else xs[i].astype(np.int64), runtime, prefer=xs[i])
-                v = Verdict("violated", "clean", 0.0, f"misclassified: the clean input is predicted {clean}", cex)
-                rows.append({"index": i, "label": y, "eps": r, **verdict_doc(v)})
-                table.add_row(str(i), str(y), f"{r:g}", "violated", "0.00", f"misclassified (predicted {clean})")
-                if not as_json:
-                    shared.err.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})", highlight=False)
+                    cex = replay(net, prop, net.quantize_input(xs[i].reshape((1,) + tuple(net.input.shape)))[0]
+                                 if not net.integer_input else xs[i].astype(np.int64), runtime, prefer=xs[i])
+                    v = Verdict("violated", "clean", 0.0, f"misclassified: the clean input is predicted {clean}", cex)
+                    note = f"misclassified (predicted {clean})"
+                    if not as_json:
+                        shared.err.print(f"#{i} eps {r:g}: violated (clean input misclassified as {clean})", highlight=False)
+                else:
+                    v = shared.run_engine(options, net, prop, timeout, runtime, prefer=xs[i])
+                    note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}"
+                                        if v.counterexample else "")
+                    if not as_json:
+                        shared.err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}",
+                                         highlight=False)
+                doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
+                with interrupts_deferred():  # a decided query is logged and counted together
+                    qlog.append({**doc, "note": note})
+                    rows.append(doc)
+                    table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
                 if result_file is not None:
                     write_vnncomp_result(result_file, v, net.integer_input, shared.outputs_are(net))
-                continue
-            v = shared.run_engine(options, net, prop, timeout, runtime, prefer=xs[i])
-            doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
-            rows.append(doc)
-            note = v.reason or (f"counterexample -> {argmax_lowest(v.counterexample.output)}" if v.counterexample else "")
-            table.add_row(str(i), str(y), f"{r:g}", v.status, f"{v.seconds:.2f}", note)
-            if not as_json:
-                shared.err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}", highlight=False)
-            if result_file is not None:
-                write_vnncomp_result(result_file, v, net.integer_input, shared.outputs_are(net))
+        stopped_at = None
+    except KeyboardInterrupt:
+        pass
     counts = {s: sum(r["status"] == s for r in rows) for s in ("holds", "violated", "unknown")}
+    total = len(indices) * len(radii)
     if as_json:
         print(json.dumps({"model": model, "data": src, "eps_unit": eps_unit, "target_class": target_class,
-                          "target": net.meta.get("target"), "counts": counts,
+                          "target": net.meta.get("target"), "counts": counts, "log": str(qlog.path),
+                          "interrupted": None if stopped_at is None else {"index": stopped_at[0], "eps": stopped_at[1]},
                           "results": rows}))
     else:
         shared.print_table(table)
         shared.out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
                   f"total {sum(r['seconds'] for r in rows):.1f} s")
+    if stopped_at is not None:
+        shared.err.print(f"interrupted at #{stopped_at[0]} eps {stopped_at[1]:g} (not recorded): {len(rows)} of {total} "
+                         f"queries decided, kept in {qlog.path}; continue with the same command and --resume",
+                         highlight=False, soft_wrap=True)
+        raise typer.Exit(INTERRUPTED_EXIT)
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
+
+
+INTERRUPTED_EXIT = 130  # the shell's code for a run ended by Ctrl-C
+
+
+def default_log(model: str, header: dict[str, Any]) -> Path:
+    """``.bvverify-runs/robust-MODEL-HASH.jsonl``: the same question asked again finds its log."""
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(".bvverify-runs") / f"robust-{Path(model).stem}-{digest}.jsonl"
+
+
+def _open_log(log: Path | None, header: dict[str, Any], resume: bool, model: str) -> Any:
+    from bvverify.batch.query_log import QueryLog
+
+    path = log if log is not None else default_log(model, header)
+    if resume and not path.exists():
+        shared.err.print(f"note: --resume: no log {path} yet; starting the run", highlight=False, soft_wrap=True)
+    return QueryLog.start(path, header, resume)
