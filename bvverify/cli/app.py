@@ -84,8 +84,8 @@ ResultOpt = typer.Option(None, "--result-file", help="Write the VNN-COMP result 
 
 
 def runtime_for(model: str, net: Any, engine: str | None):
-    """The real runtime for counterexample replay, when the model file is one torch can run
-    (for a target this machine cannot run, None: the interpreter alone replays, and a note says so)."""
+    """The real runtime for counterexample replay, when the model file is one torch or onnxruntime
+    can run (for a target this machine cannot run, None: the interpreter alone replays, and a note says so)."""
     from bvverify.bundled import resolve_model
     from bvverify.importers.torch import is_torchscript, torch_runtime
 
@@ -98,6 +98,10 @@ def runtime_for(model: str, net: Any, engine: str | None):
             err.print(f"note: {model}: this machine ({host()}) cannot run torch as target {net.meta.get('target')}; "
                       "counterexamples are replayed by the reference interpreter only", highlight=False, soft_wrap=True)
         return runtime
+    if net.meta.get("runtime") == "onnxruntime":
+        from bvverify.importers.onnx_runtime import onnx_runtime
+
+        return onnx_runtime(path, net)
     return None
 
 

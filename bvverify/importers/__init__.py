@@ -18,7 +18,9 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
     - TorchScript files of converted quantized torch models (``torch.jit.save``;
       ``input_shape`` when the model does not start with a Linear, ``engine``);
     - Keras h5 fixed-point networks of the QVIP / AAAI'21 benchmarks (``bits`` and
-      ``input_bits`` default to the ``_in_<I>_qu_<Q>`` parts of the file name).
+      ``input_bits`` default to the ``_in_<I>_qu_<Q>`` parts of the file name);
+    - int8 / uint8 ONNX files (QOperator or QDQ form) as onnxruntime runs them
+      (``.onnx``, or any file that parses as an ONNX model).
 
     ``target`` is the deployment CPU of a torch model (default ``host``); a native
     file keeps the target it was imported for (naming another one is an error), and
@@ -52,7 +54,11 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
         net = load_h5(p, bits=bits, input_bits=input_bits)
         net.meta.setdefault("target", PORTABLE)
         return net
-    raise ModelFormatError(f"{p}: unrecognised model format (expected a bvverify model, TorchScript zip or Keras h5)")
+    from bvverify.importers.onnx_model import is_onnx, load_onnx
+
+    if is_onnx(p):
+        return load_onnx(p)
+    raise ModelFormatError(f"{p}: unrecognised model format (expected a bvverify model, TorchScript zip, Keras h5 or ONNX)")
 
 
 PORTABLE = "any"  # arithmetic that is the same on every CPU (fixed-point networks)

@@ -1,0 +1,87 @@
+"""Imported ONNX models compute onnxruntime's output codes exactly: random float models
+quantized by onnxruntime's own ``quantize_static`` in both formats, int8 and uint8
+activations, per-tensor and per-channel weights, three calibration methods, on normal and
+saturating inputs. 0 mismatches required."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.importers.test_onnx_models import float_cnn, float_mlp, ort_codes, probe_inputs, quantize
+
+pytest.importorskip("onnxruntime")
+
+from bvverify.importers import load  # noqa: E402
+
+
+def _mismatches(q: Path, shape: tuple[int, ...], seed: int, n: int = 200) -> tuple[int, int, list[str]]:
+    net = load(q)
+    x = probe_inputs(np.random.default_rng(seed), shape, n)
+    a, b = net.evaluate(x), ort_codes(q, x)
+    return int((a != b).sum()), a.size, [node.op for node in net.nodes]
+
+
+@pytest.mark.parametrize("fmt", ["qoperator", "qdq"])
+@pytest.mark.parametrize("act", ["u8", "s8"])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_mlp_and_cnn_match_onnxruntime(tmp_path: Path, fmt: str, act: str, per_channel: bool) -> None:
+    rng = np.random.default_rng(7)
+    mlp = float_mlp(tmp_path / "mlp.onnx", [12, 20, 16, 6], seed=1)
+    cnn = float_cnn(tmp_path / "cnn.onnx", 2, 6, 4, 5, seed=2)
+    for src, shape, want in ((mlp, (12,), "Dense"), (cnn, (2, 6, 6), "Conv2d")):
+        q = quantize(src, tmp_path / f"q_{src.stem}.onnx", rng.normal(0, 1, (24, *shape)), fmt, act, "minmax", per_channel)
+        bad, total, kinds = _mismatches(q, shape, seed=3)
+        assert want in kinds and "Requantize" in kinds
+        assert bad == 0, f"{src.stem} {fmt} {act} per_channel={per_channel}: {bad} of {total} codes differ"
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile"])
+@pytest.mark.parametrize("fmt", ["qoperator", "qdq"])
+def test_calibration_methods_match_onnxruntime(tmp_path: Path, method: str, fmt: str) -> None:
+    rng = np.random.default_rng(11)
+    src = float_mlp(tmp_path / "mlp.onnx", [10, 16, 4], seed=5)
+    q = quantize(src, tmp_path / "q.onnx", rng.normal(0, 1, (40, 10)), fmt, "u8", method, per_channel=True)
+    bad, total, _ = _mismatches(q, (10,), seed=4)
+    assert bad == 0, f"{method} {fmt}: {bad} of {total} codes differ"
+
+
+@pytest.mark.parametrize("fmt", ["qoperator", "qdq"])
+def test_matmul_without_bias_and_uint8_weights(tmp_path: Path, fmt: str) -> None:
+    """MatMul -> QLinearMatMul; uint8 weights have nonzero weight zero points (U8U8 kernels)."""
+    rng = np.random.default_rng(5)
+    src = float_mlp(tmp_path / "mm.onnx", [9, 14, 5], seed=8, matmul=True)
+    for weights in ("s8", "u8"):
+        q = quantize(src, tmp_path / f"q{weights}.onnx", rng.normal(0, 1, (24, 9)), fmt, "u8", "minmax",
+                     per_channel=weights == "s8", weights=weights)
+        bad, total, _ = _mismatches(q, (9,), seed=6)
+        assert bad == 0, f"MatMul {fmt} weights {weights}: {bad} of {total} codes differ"
+
+
+def test_conv_without_pool_and_saturating_weights(tmp_path: Path) -> None:
+    """Large weights and inputs: pair sums of 255 * 127 would saturate int16 (vpmaddubsw) on a CPU
+    without VNNI; the model's exact int32 accumulation must still match onnxruntime here."""
+    rng = np.random.default_rng(9)
+    src = float_cnn(tmp_path / "c.onnx", 3, 5, 6, 3, seed=4, pool=False)
+    q = quantize(src, tmp_path / "q.onnx", np.abs(rng.normal(0, 1, (16, 3, 5, 5))), "qoperator", "u8", "minmax", True)
+    net = load(q)
+    x = np.full((4, 3, 5, 5), 1e3, np.float32)
+    x[1] = -1e3
+    x[2:] = probe_inputs(rng, (3, 5, 5), 2, spread=3.0)
+    assert np.array_equal(net.evaluate(x), ort_codes(q, x))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), hidden=st.integers(1, 24), inputs=st.integers(1, 16),
+       fmt=st.sampled_from(["qoperator", "qdq"]), act=st.sampled_from(["u8", "s8"]), per_channel=st.booleans())
+def test_random_mlps_match_onnxruntime(tmp_path: Path, seed: int, hidden: int, inputs: int, fmt: str, act: str,
+                                       per_channel: bool) -> None:
+    rng = np.random.default_rng(seed)
+    src = float_mlp(tmp_path / f"m{seed}.onnx", [inputs, hidden, 3], seed=seed, scale=float(rng.uniform(0.3, 3)))
+    q = quantize(src, tmp_path / f"q{seed}.onnx", rng.normal(0, 1, (16, inputs)), fmt, act, "minmax", per_channel)
+    bad, total, _ = _mismatches(q, (inputs,), seed=seed, n=100)
+    assert bad == 0, f"seed {seed}: {bad} of {total} codes differ"
