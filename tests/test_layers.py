@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "batch": 8,  # the batch runner (run-instances, dask): beside the CLI, which imports it
     "bundled": 8,  # the CLI's bundled model names and images
     "__main__": 8,
+    "crosscheck": 8,  # bvverify crosscheck: the CLI command imports it, it imports no CLI
     "testing": 9,  # users' test helpers (assertions, proof cache, strategies): above the engines and the facade
 }
 FACADE = 8  # the package's __init__: the public API; it may import anything, only the top may import it

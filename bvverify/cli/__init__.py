@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from bvverify.cli import (  # noqa: F401  (each module registers its command on the app)
+    crosscheck_cmd,
     equiv_cmd,
     eval_cmd,
     export_smt_cmd,

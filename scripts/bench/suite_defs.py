@@ -17,10 +17,10 @@ import numpy as np
 from quantize_mnistfc import FOLDER as MNISTFC
 from quantize_mnistfc import NETWORKS as MNISTFC_NETWORKS
 from quantize_mnistfc import model_file
-from suite_qvip import MNIST_IMAGES, load_published, table3
-from suite_qvip import SUITES as T2
 
 import bvverify
+from bvverify.crosscheck.sources_qvip import MNIST_IMAGES, load_published, table3
+from bvverify.crosscheck.sources_qvip import SUITES as T2
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.robustness import argmax_lowest, load_data, robustness_property
 from bvverify.properties.spec import Property
