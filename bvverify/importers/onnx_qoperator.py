@@ -17,13 +17,13 @@ Everything else is refused by op, node name and reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bvverify.errors import ModelFormatError, UnsupportedOpError
+from bvverify.importers.onnx_code_ops import CodeOps
+from bvverify.importers.onnx_values import Deq, FloatInput, Sym, type_range
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes.quantize import dequantize, quantize
@@ -42,34 +42,8 @@ _FLOAT_KERNELS = {"Gemm", "MatMul", "Conv", "Add", "Mul", "Sub", "Div", "Sigmoid
                   "GlobalAveragePool", "BatchNormalization"}
 
 
-@dataclass
-class Sym:
-    """A code tensor of the IR and its quantization parameters."""
 
-    name: str
-    scale: float
-    zero_point: int
-    lo: int
-    hi: int
-
-
-@dataclass
-class Deq:
-    """Float32 ``f(RN(s * (q - z)))`` of a code tensor, ``f`` exact and elementwise."""
-
-    sym: Sym
-    fn: Callable[[np.ndarray], np.ndarray] | None = None
-
-
-def _type_range(s: Sym) -> tuple[int, int]:
-    return (-128, 127) if s.lo < 0 else (0, 255)
-
-
-class FloatInput:
-    """The float model input, before its QuantizeLinear."""
-
-
-class Walk:
+class Walk(CodeOps):
     """One import: the optimized ModelProto in, a QNetwork out."""
 
     def __init__(self, source: str, model: Any) -> None:
@@ -186,7 +160,7 @@ class Walk:
             raise ModelFormatError(f"{self.source}: input {vi.name!r} has batch size {dims[0]}; expected 1 or dynamic")
         self.input_shape = tuple(int(d) for d in dims[1:])
         if t.elem_type == TensorProto.FLOAT:
-            self.env[vi.name] = FloatInput()
+            self.env[vi.name] = FloatInput(self.input_shape)
         elif t.elem_type in (TensorProto.UINT8, TensorProto.INT8):
             lo, hi = (0, 255) if t.elem_type == TensorProto.UINT8 else (-128, 127)
             self.input_spec = ops.InputSpec(self.input_shape, lo, hi, None)
@@ -216,9 +190,9 @@ class Walk:
 
     def _shift_to(self, v: Sym, want: tuple[int, int] | None) -> Sym:
         """The output codes in the file's own code type (see ``run``)."""
-        if want is None or want == _type_range(v):
+        if want is None or want == type_range(v):
             return v
-        shift = want[0] - _type_range(v)[0]
+        shift = want[0] - type_range(v)[0]
         codes = np.arange(v.lo, v.hi + 1, dtype=np.int64)
         name = self.emit(ops.Lookup(self.fresh("output_codes"), (v.name,), codes + shift, v.lo))
         return Sym(name, v.scale, v.zero_point + shift, v.lo + shift, v.hi + shift)
@@ -231,7 +205,10 @@ class Walk:
             if self.input_spec is not None:
                 raise self.refuse(node, "the model input is quantized twice")
             self.input_spec = ops.InputSpec(self.input_shape, lo, hi, ops.InputQuantizer(scale, zp, "div"))
-            return Sym("input", scale, zp, lo, hi)
+            if x.shape == self.input_shape:
+                return Sym("input", scale, zp, lo, hi)
+            name = self.emit(ops.Reshape(self.fresh("input_reshape"), ("input",), x.shape))
+            return Sym(name, scale, zp, lo, hi)
         if isinstance(x, Deq):
             return self._requantize(node, x, scale, zp, lo, hi)
         raise self.refuse(node, "quantizes a tensor that is neither the model input nor a dequantized code tensor")
@@ -353,96 +330,3 @@ class Walk:
         if np.float32(scale) != np.float32(x.scale) or zp != x.zero_point:
             raise self.refuse(node, f"reads its input with scale {scale} / zero point {zp}, but it was quantized with "
                                     f"{x.scale} / {x.zero_point} (the kernel's arithmetic then differs from its graph)")
-
-    # -- code-tensor ops ---------------------------------------------------
-    def op_Relu(self, node: Any) -> Sym | Deq:
-        v = self.env.get(node.input[0])
-        if isinstance(v, Deq):
-            return self._float_map(v, lambda a: np.maximum(a, np.float32(0)))
-        x = self.sym(node)
-        lo = max(x.lo, 0)
-        name = self.emit(ops.Clamp(self.fresh(node.name or "relu"), (x.name,), lo, x.hi))
-        return Sym(name, x.scale, x.zero_point, lo, x.hi)
-
-    def op_Clip(self, node: Any) -> Sym | Deq:
-        lo_v = self.const(node, 1, "min") if len(node.input) > 1 and node.input[1] else None
-        hi_v = self.const(node, 2, "max") if len(node.input) > 2 and node.input[2] else None
-        v = self.env.get(node.input[0])
-        if isinstance(v, Deq):
-            a_lo = np.float32(-np.inf) if lo_v is None else np.float32(lo_v)
-            a_hi = np.float32(np.inf) if hi_v is None else np.float32(hi_v)
-            return self._float_map(v, lambda a: np.minimum(np.maximum(a, a_lo), a_hi))
-        x = self.sym(node)
-        lo = x.lo if lo_v is None else max(x.lo, int(lo_v))
-        hi = x.hi if hi_v is None else min(x.hi, int(hi_v))
-        if lo > hi:
-            raise self.refuse(node, f"clip range [{lo}, {hi}] is empty")
-        name = self.emit(ops.Clamp(self.fresh(node.name or "clip"), (x.name,), lo, hi))
-        return Sym(name, x.scale, x.zero_point, lo, hi)
-
-    @staticmethod
-    def _float_map(v: Deq, f: Callable[[np.ndarray], np.ndarray]) -> Deq:
-        g = v.fn
-        return Deq(v.sym, f if g is None else (lambda a: f(g(a))))
-
-    def op_MaxPool(self, node: Any) -> Sym:
-        x = self.sym(node)
-        if self.attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise self.refuse(node, "auto_pad is not supported (explicit pads only)")
-        if self.attr(node, "storage_order", 0):
-            raise self.refuse(node, "storage_order=1 is not supported")
-        k = list(self.attr(node, "kernel_shape", []))
-        if len(k) != 2:
-            raise self.refuse(node, f"{len(k)}-d pooling is not supported (2-d only)")
-        pads = list(self.attr(node, "pads", [0, 0, 0, 0]))
-        if pads[:2] != pads[2:]:
-            raise self.refuse(node, f"asymmetric pads {pads} are not supported")
-        name = self.emit(ops.MaxPool2d(self.fresh(node.name or "maxpool"), (x.name,), (int(k[0]), int(k[1])),
-                                       tuple(self.attr(node, "strides", [1, 1])), (int(pads[0]), int(pads[1])),
-                                       tuple(self.attr(node, "dilations", [1, 1])),
-                                       bool(self.attr(node, "ceil_mode", 0)), "ignore", x.lo))
-        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
-
-    def _reshape(self, node: Any, shape: tuple[int, ...]) -> Sym | Deq:
-        v = self.env.get(node.input[0])
-        x = v.sym if isinstance(v, Deq) else self.sym(node)
-        if isinstance(v, Deq) and v.fn is not None:
-            raise self.refuse(node, "reshapes a float tensor")
-        if tuple(shape) == self.shape_of(x):
-            return v
-        name = self.emit(ops.Reshape(self.fresh(node.name or "reshape"), (x.name,), tuple(shape)))
-        s = Sym(name, x.scale, x.zero_point, x.lo, x.hi)
-        return Deq(s) if isinstance(v, Deq) else s
-
-    def op_Flatten(self, node: Any) -> Sym | Deq:
-        axis = int(self.attr(node, "axis", 1))
-        if axis != 1:
-            raise self.refuse(node, f"axis={axis}; only axis=1 (keep the batch axis) is supported")
-        v = self.env.get(node.input[0])
-        x = v.sym if isinstance(v, Deq) else self.sym(node)
-        return self._reshape(node, (int(np.prod(self.shape_of(x))),))
-
-    def op_Reshape(self, node: Any) -> Sym | Deq:
-        want = [int(d) for d in self.const(node, 1, "shape").ravel()]
-        v = self.env.get(node.input[0])
-        x = v.sym if isinstance(v, Deq) else self.sym(node)
-        have = self.shape_of(x)
-        if not want or want[0] not in (0, 1, -1) or (want[0] == -1 and -1 in want[1:]):
-            raise self.refuse(node, f"shape {want} does not keep the batch axis first")
-        rest = [have[i] if d == 0 and i < len(have) else d for i, d in enumerate(want[1:])]
-        if -1 in rest:
-            known = int(np.prod([d for d in rest if d != -1]))
-            rest[rest.index(-1)] = int(np.prod(have)) // max(known, 1)
-        if int(np.prod(rest)) != int(np.prod(have)):
-            raise self.refuse(node, f"shape {want} does not fit the tensor's shape {list(have)}")
-        return self._reshape(node, tuple(rest))
-
-    def op_Identity(self, node: Any) -> Any:
-        return self.env.get(node.input[0])
-
-    def op_Transpose(self, node: Any) -> np.ndarray:
-        v = self.env.get(node.input[0])
-        if not isinstance(v, np.ndarray):
-            raise self.refuse(node, "transposes an activation; only constants may be transposed")
-        perm = self.attr(node, "perm", None)
-        return np.transpose(v, None if perm is None else list(perm))

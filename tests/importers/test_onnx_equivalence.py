@@ -85,3 +85,23 @@ def test_random_mlps_match_onnxruntime(tmp_path: Path, seed: int, hidden: int, i
     q = quantize(src, tmp_path / f"q{seed}.onnx", rng.normal(0, 1, (16, inputs)), fmt, act, "minmax", per_channel)
     bad, total, _ = _mismatches(q, (inputs,), seed=seed, n=100)
     assert bad == 0, f"seed {seed}: {bad} of {total} codes differ"
+
+
+@pytest.mark.parametrize("fmt", ["qoperator", "qdq"])
+def test_float_side_reshape_before_the_input_quantizer(tmp_path: Path, fmt: str) -> None:
+    """Reshape / Flatten of the float input (as in the mnistfc networks) moves after the quantizer exactly."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(12)
+    inits = [numpy_helper.from_array(np.array([0, -1], np.int64), "shape"),
+             numpy_helper.from_array(rng.normal(0, 0.5, (4, 12)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.normal(0, 0.1, 4).astype(np.float32), "b")]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+             helper.make_node("Gemm", ["r", "w", "b"], ["y"], transB=1, name="fc")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "f.onnx"))
+    q = quantize(tmp_path / "f.onnx", tmp_path / "q.onnx", rng.normal(0, 1, (16, 3, 4)), fmt, "u8", "minmax", True)
+    bad, total, kinds = _mismatches(q, (3, 4), seed=2)
+    assert kinds[0] == "Reshape" and bad == 0, f"{bad} of {total} codes differ"

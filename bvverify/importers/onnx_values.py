@@ -1,0 +1,39 @@
+"""The values of an ONNX graph walk: code tensors, float copies of them, the float model input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Sym:
+    """A code tensor of the IR and its quantization parameters."""
+
+    name: str
+    scale: float
+    zero_point: int
+    lo: int
+    hi: int
+
+
+@dataclass
+class Deq:
+    """Float32 ``f(RN(s * (q - z)))`` of a code tensor, ``f`` exact and elementwise."""
+
+    sym: Sym
+    fn: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def type_range(s: Sym) -> tuple[int, int]:
+    return (-128, 127) if s.lo < 0 else (0, 255)
+
+
+@dataclass
+class FloatInput:
+    """The float model input before its QuantizeLinear, possibly reshaped (Flatten / Reshape on the
+    float side: quantization is elementwise, so the reshape moves after it exactly)."""
+
+    shape: tuple[int, ...]
