@@ -112,6 +112,10 @@ def crosscheck(
                "| --- | --- | --- | --- | --- | --- |"]
         md += [f"| {r['key']} | {r['kind']} | {r['their_detail']} | {r['ours']} | {r['second_path']} | {r['evidence']} |"
                for r in contra]
+    if summary["mapping_suspect"]:
+        md += ["", "## Sample mapping suspect", "", "Samples the network misclassifies (no query under the protocol) that "
+               "the publication still gives a verdict, so its row is probably about another sample:", ""]
+        md += [f"- {k}" for k in summary["mapping_suspect"]]
     if notes:
         md += ["", "## Not checked", ""] + [f"- {x}" for x in notes]
     (out / "crosscheck.md").write_text("\n".join(md) + "\n")
@@ -126,6 +130,9 @@ def crosscheck(
                          f"report: {out / 'crosscheck.md'}", highlight=False)
         for x in notes:
             shared.err.print(f"note: {x}", highlight=False, markup=False)
+        if summary["mapping_suspect"]:
+            shared.err.print(f"note: {len(summary['mapping_suspect'])} misclassified samples have a published verdict "
+                             f"(sample mapping suspect): {', '.join(summary['mapping_suspect'])}", highlight=False, markup=False)
     if summary["refuted"]:
         shared.err.print(f"bvverify: internal error: the independent second path REFUTES {len(summary['refuted'])} "
                          f"contradiction(s): {', '.join(summary['refuted'])}. These are bugs (in bvverify or the second "

@@ -29,8 +29,10 @@ def write_png(path: Path, original: np.ndarray, witness: np.ndarray, title: str,
               out_original: np.ndarray | None = None, out_witness: np.ndarray | None = None) -> bool:
     """Original, witness, their difference and both outputs (``bvverify.reports``' picture); False when the
     input is not an image."""
-    from bvverify.reports.images import counterexample_png, image_shape
-
+    try:
+        from bvverify.reports.images import counterexample_png, image_shape
+    except ImportError:  # matplotlib is the optional extra 'report': the witness file and JSON are still written
+        return False
     chw = image_shape(np.asarray(original).shape)
     if chw is None:
         return False

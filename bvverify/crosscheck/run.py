@@ -117,6 +117,8 @@ class Runner:
         m = self.model(c.model)
         prop, prefer, skip = self.prepare(c, m)
         if prop is None:
+            if c.verdict != "none":  # the protocol gives a misclassified sample no verdict: which sample did they run?
+                skip += f"; yet they answered {c.verdict}: their sample mapping is suspect"
             row.update(kind=kinds.SKIPPED, ours="misclassified", our_reason=skip)
             return
         theirs = None
@@ -216,7 +218,8 @@ def table(rows: list[dict[str, Any]]) -> dict[str, Any]:
     second = Counter(r["second_path"] for r in rows if r["kind"] in kinds.CONTRADICTIONS)
     return {"queries": len(rows), "counts": {k: total[k] for k in kinds.KINDS}, "second_path": dict(second),
             "by_network": {k: {kk: v[kk] for kk in kinds.KINDS if v[kk]} for k, v in per.items()},
-            "refuted": [r["key"] for r in rows if r["second_path"] == REFUTED]}
+            "refuted": [r["key"] for r in rows if r["second_path"] == REFUTED],
+            "mapping_suspect": [r["key"] for r in rows if r["kind"] == kinds.SKIPPED and "mapping is suspect" in r["our_reason"]]}
 
 
 __all__ = ["CSV_NAME", "FIELDS", "Runner", "done_keys", "run", "table"]

@@ -38,7 +38,8 @@ def write_h5(path: Path, sizes: list[int], seed: int, bytes_attrs: bool = False)
 
 @pytest.fixture
 def tiny_bench(tmp_path: Path) -> Path:
-    """A benchmarks folder in the published layout with one tiny 784-6-10 network, 12 images, and result files."""
+    """A benchmarks folder in the published layout with one tiny 784-6-10 network, 12 images (labelled with the
+    network's own class, except image 11), and result files."""
     bench = tmp_path / "bench"
     (bench / "qvip22_data" / "QNNs").mkdir(parents=True)
     (bench / "qvip22_data" / "derived").mkdir()
@@ -47,8 +48,13 @@ def tiny_bench(tmp_path: Path) -> Path:
     (bench / "eran").mkdir()
     write_h5(bench / "qvip22_data" / "QNNs" / "mnist_1blk_64_in_8_qu_6.h5", [784, 6, 10], 1)
     write_h5(bench / "aaai21_qnn_robustness" / "weights" / "mnist_mlp.h5", [784, 6, 10], 1, bytes_attrs=True)
+    from bvverify.crosscheck.independent_h5 import predicted, read_mlp
+
+    mlp = read_mlp(bench / "qvip22_data" / "QNNs" / "mnist_1blk_64_in_8_qu_6.h5")
     rng = np.random.default_rng(2)
-    lines = [",".join(str(v) for v in [i % 10, *rng.integers(0, 256, 784)]) for i in range(12)]
+    xs = rng.integers(0, 256, (12, 784))
+    labels = [predicted(mlp.outputs(x)) for x in xs[:11]] + [(predicted(mlp.outputs(xs[11])) + 1) % 10]  # 11: misclassified
+    lines = [",".join(str(v) for v in [y, *x]) for y, x in zip(labels, xs)]
     (bench / "eran" / "mnist_test_first500_int.csv").write_text("\n".join(lines) + "\n")
     h5 = "qvip22_data/QNNs/mnist_1blk_64_in_8_qu_6.h5"
     (bench / "qvip22_data" / "derived" / "qvip_results_long.csv").write_text(
@@ -61,5 +67,5 @@ def tiny_bench(tmp_path: Path) -> Path:
         f"sec_5_1_Figure_5_with_IA,mnist,P1-6,{h5},2,1,Robust,1.0,,7055\n")
     (bench / "aaai21_qnn_robustness" / "results" / "aaai21_reported_results.csv").write_text(
         "dataset,network,sample_id,eps,status\nmnist,mnist_mlp.h5,0,1,robust\nmnist,mnist_mlp.h5,1,1,timeout\n"
-        "mnist,mnist_mlp.h5,2,1,misclassified\n")
+        "mnist,mnist_mlp.h5,11,1,robust\n")
     return bench
