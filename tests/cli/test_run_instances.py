@@ -113,10 +113,12 @@ def check_interrupt_and_resume(tmp_path: Path, csv_path: Path) -> None:
     assert resumed.returncode in (0, 1), resumed.stderr
     assert json.loads(resumed.stdout)["skipped"] == len(kept)
     assert result_files(out) == expected
-    strip = {"seconds"}
-    rows = [{k: v for k, v in r.items() if k not in strip} for r in csv.DictReader((out / "summary.csv").open())]
-    ref_rows = [{k: v for k, v in r.items() if k not in strip} for r in csv.DictReader((reference / "summary.csv").open())]
-    assert rows == ref_rows
+
+    def summary(folder):  # times, and the wording of where a timeout struck, vary from run to run
+        return [{k: v for k, v in r.items() if k != "seconds" and (k != "reason" or r["result"] != "timeout")}
+                for r in csv.DictReader((folder / "summary.csv").open())]
+
+    assert summary(out) == summary(reference)
 
 
 def test_sigint_halfway_then_resume_equals_uninterrupted(tmp_path):
