@@ -16,7 +16,7 @@ import numpy as np
 
 from bvverify.errors import BvverifyError, ModelFormatError
 from bvverify.importers.torch_check import load_module, pinned, require_agreement, self_check
-from bvverify.importers.torch_script import ENGINES, from_script_module
+from bvverify.importers.torch_script import ENGINES, EXPORT_HINT, from_script_module, refuse_float
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes.target import Target, can_run_here, host, parse
 
@@ -86,11 +86,13 @@ def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None,
 
     eng = _engine(engine)
     tgt = parse(target)
+    _refuse_checkpoint(Path(path))
     try:
         module = load_module(path, eng)
     except Exception as e:  # torch raises many types for corrupt files
         first = str(e).splitlines()[0] if str(e) else ""
         raise ModelFormatError(f"{path}: not a loadable TorchScript file ({type(e).__name__}: {first})") from None
+    refuse_float(module.inlined_graph, str(path))
     shape = tuple(input_shape) if input_shape else _guess_input_shape(module)
     if shape is None:
         raise ModelFormatError(f"{path}: TorchScript files do not record the input shape; give it (e.g. --input-shape 1,8,8)")
@@ -98,8 +100,35 @@ def load_torchscript(path: str | Path, input_shape: Sequence[int] | None = None,
     return _checked(module, net, tgt, check, str(path))
 
 
+def _refuse_checkpoint(path: Path) -> None:
+    """A ``torch.save`` file is a zip too, but holds pickled Python objects, not a TorchScript
+    program: say what it is instead of torch's "checkpoint file is corrupted"."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return
+    if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+        return
+    what = "a pickled Python object (torch.save(model))"
+    try:
+        import torch
+
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)  # tensors and containers only
+        if isinstance(obj, dict):
+            quantized = any(getattr(v, "is_quantized", False) or "_packed_params" in str(k) for k, v in obj.items())
+            what = (f"a state_dict of {len(obj)} entries ({'quantized' if quantized else 'float'} weights, "
+                    "torch.save(model.state_dict()))")
+    except Exception:  # noqa: BLE001 - anything torch.load refuses under weights_only is a pickled object
+        pass
+    raise ModelFormatError(f"{path}: a torch.save checkpoint, {what}, not a TorchScript program; it holds weights, "
+                           f"not the computation. {EXPORT_HINT}")
+
+
 def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
-    """The input width when the first quantized op is a Linear."""
+    """The input width when the first quantized op is a Linear. A flatten or ``reshape(N, -1)``
+    before it (float pre-processing) leaves a flat input as it is; a reshape to fixed sizes
+    that does not fit is refused by the walk, naming it."""
     import torch
 
     for node in module.inlined_graph.nodes():
@@ -115,7 +144,7 @@ def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
                 obj = getattr(obj, name)
             w, _ = torch.ops.quantized.linear_unpack(obj)
             return (int(w.shape[1]),)
-        if kind.startswith("quantized::") or kind in ("aten::flatten", "aten::view", "aten::reshape"):
+        if kind.startswith("quantized::") or kind in ("prim::If", "prim::Loop"):
             return None
     return None
 

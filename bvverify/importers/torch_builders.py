@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bvverify.errors import ModelFormatError, UnsupportedOpError
+from bvverify.importers.torch_preprocess import FloatIn, fold, scalar_step
 from bvverify.importers.torch_routing import fbgemm_depthwise, fbgemm_groupwise, onednn_conv_route
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -25,6 +26,28 @@ from bvverify.runtimes.target import Target
 
 _QDTYPES = {13: (0, 255, "quint8"), 12: (-128, 127, "qint8")}
 BATCH = object()  # marker for x.size(0) in traced reshapes
+
+
+def _dtype_code(d: Any) -> Any:
+    """A quantized dtype as the graph's ScalarType code (a scripted QuantStub holds a torch.dtype)."""
+    import torch
+
+    return {torch.quint8: 13, torch.qint8: 12}.get(d, d) if isinstance(d, torch.dtype) else d
+
+
+def _quint8() -> Any:
+    import torch
+
+    return torch.quint8
+
+
+def _qint8() -> Any:
+    import torch
+
+    return torch.qint8
+
+
+_TORCH_QDTYPES = {13: _quint8, 12: _qint8}
 
 
 @dataclass
@@ -75,6 +98,30 @@ class Builders:
     input_value: Any
     counter: dict[str, int]
     notes: list[str]
+    paths: dict[Any, str]  # graph value -> attribute path from the model (prim::GetAttr chains)
+
+    # -- names -----------------------------------------------------------
+    def owner(self, node: Any) -> str | None:
+        """The submodule a node's weights come from (``fc1`` for ``fc1._packed_params._packed_params``):
+        a saved or scripted model's inlined graph has no module scopes, its attribute reads do."""
+        for v in node.inputs():
+            path = self.paths.get(v)
+            if path:
+                parts = [p for p in path.split(".") if p != "_packed_params"]
+                if parts:
+                    return ".".join(parts)
+        return None
+
+    def where(self, node: Any) -> str:
+        """The module a node came from, for messages: its trace scope, else its weights' owner."""
+        return scope(node) if node.scopeName() else (self.owner(node) or scope(node))
+
+    def layer(self, node: Any, default: str) -> str:
+        """The IR name base of a node: its module's name (``fc1``), else ``default``."""
+        if node.scopeName():
+            return scope(node).split(".")[-1] or default
+        own = self.owner(node)
+        return own.split(".")[-1] if own else default
 
     # -- helpers ---------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -89,7 +136,7 @@ class Builders:
     def sym(self, v: Any, node: Any) -> Sym:
         s = self.env.get(v)
         if not isinstance(s, Sym):
-            raise UnsupportedOpError(f"{self.source}: {node.kind()} in {scope(node)}: expected a quantized tensor input")
+            raise UnsupportedOpError(f"{self.source}: {node.kind()} in {self.where(node)}: expected a quantized tensor input")
         return s
 
     def sym_or_deq(self, v: Any, node: Any) -> tuple[Sym, bool]:
@@ -105,36 +152,68 @@ class Builders:
     def sym_shape(self, v: Any, node: Any) -> tuple[int, ...]:
         return self.sym_shape_of(self.sym_or_deq(v, node)[0])
 
+    def shape_of(self, v: Any, node: Any) -> tuple[int, ...]:
+        """Unbatched shape of a quantized tensor, its dequantized copy or the float input."""
+        d = self.env.get(v)
+        if isinstance(d, FloatIn):
+            if d.shape is None:
+                raise ModelFormatError(f"{self.source}: the input shape is unknown; give it (e.g. --input-shape 1,8,8)")
+            return d.shape
+        return self.sym_shape(v, node)
+
     def sym_shape_of(self, s: Sym) -> tuple[int, ...]:
         """Unbatched shape of a walked tensor (the graph so far is validated on the way)."""
         return QNetwork(self.input_spec, tuple(self.nodes), ops.OutputSpec(s.name)).shapes[s.name]  # type: ignore[arg-type]
 
     # -- ops ---------------------------------------------------------------
     def op_aten_quantize_per_tensor(self, node: Any, ins: list) -> Sym:
-        scale, zp, dtype = self.const(ins[1]), self.const(ins[2]), self.const(ins[3])
+        scale, zp, dtype = self.const(ins[1]), self.const(ins[2]), _dtype_code(self.const(ins[3]))
         if dtype not in _QDTYPES:
             raise UnsupportedOpError(f"{self.source}: input quantized to dtype code {dtype}; supported: quint8, qint8")
         lo, hi, _ = _QDTYPES[dtype]
         if isinstance(self.env.get(ins[0]), Deq):
             return self._requantize(node, self.env[ins[0]].sym, float(np.float32(scale)), int(zp), lo, hi)
-        if ins[0] is self.input_value and self.input_spec is not None:
+        pre = self.env.get(ins[0])
+        plain = isinstance(pre, FloatIn) and not pre.steps and pre.shape == pre.raw_shape
+        if plain and self.input_spec is not None:
             q = self.input_spec.quantizer
             if q is not None and (np.float32(q.scale), q.zero_point, self.input_spec.lo, self.input_spec.hi) == (
                     np.float32(scale), int(zp), lo, hi):
                 return Sym("input", q.scale, q.zero_point, lo, hi)  # the same input quantized again
-        if ins[0] is not self.input_value or self.input_spec is not None:
+        if not isinstance(pre, FloatIn) or self.input_spec is not None:
             raise UnsupportedOpError(
-                f"{self.source}: quantize_per_tensor in {scope(node)}: only the model input, or a dequantized "
+                f"{self.source}: quantize_per_tensor in {self.where(node)}: only the model input, or a dequantized "
                 "quantized tensor, may be quantized (the model input is quantized twice with different qparams?)")
-        shape = self.input_shape
-        if shape is None:
-            sizes = self.input_value.type().sizes() if hasattr(self.input_value.type(), "sizes") else None
-            if not sizes or None in sizes:
-                raise ModelFormatError(f"{self.source}: the input shape is unknown; give it (e.g. --input-shape 1,8,8)")
-            shape = tuple(sizes[1:])
-        self.input_spec = ops.InputSpec(tuple(shape), lo, hi,
-                                        ops.InputQuantizer(float(np.float32(scale)), int(zp), "torch_fma"))
-        return Sym("input", float(np.float32(scale)), int(zp), lo, hi)
+        if pre.raw_shape is None or pre.shape is None:
+            raise ModelFormatError(f"{self.source}: the input shape is unknown; give it (e.g. --input-shape 1,8,8)")
+        quantizer = fold(pre, float(scale), int(zp), _TORCH_QDTYPES[dtype](), lo, hi,
+                         f"{self.source}: quantize_per_tensor in {self.where(node)}")
+        if pre.steps:
+            self.notes.append(f"input: the float pre-processing {pre.describe()} is folded into the input quantizer "
+                              f"(scale {quantizer.scale:.9g}, zero point {quantizer.zero_point}, rule {quantizer.rule}): "
+                              "the same code as torch for every float32 input")
+        self.input_spec = ops.InputSpec(tuple(pre.raw_shape), lo, hi, quantizer)
+        out = Sym("input", float(np.float32(scale)), int(zp), lo, hi)
+        if pre.shape != pre.raw_shape:  # the quantizer is elementwise: quantize, then reshape, is the same
+            name = self.emit(ops.Reshape(self.fresh("input.reshape"), ("input",), tuple(pre.shape)))
+            out = Sym(name, out.scale, out.zero_point, lo, hi)
+        return out
+
+    def _pre_step(self, node: Any, ins: list) -> FloatIn:
+        """``x - mean``, ``x / std`` ... on the float input before its QuantStub."""
+        pre = self.env.get(ins[0])
+        kind = node.kind()
+        if not isinstance(pre, FloatIn):
+            raise UnsupportedOpError(f"{self.source}: op {kind} in {self.where(node)} is not supported (only on the "
+                                     "float input before its QuantStub, by a constant)")
+        alpha = self.const(ins[2]) if len(ins) > 2 else 1
+        step = scalar_step(kind, self.const(ins[1]), alpha, f"{self.source}: {kind} in {self.where(node)}")
+        return FloatIn(pre.raw_shape, pre.shape, pre.steps + (step,))
+
+    op_aten_sub = _pre_step
+    op_aten_add = _pre_step
+    op_aten_mul = _pre_step
+    op_aten_div = _pre_step
 
     def _requantize(self, node: Any, x: Sym, scale: float, zp: int, lo: int, hi: int) -> Sym:
         """quantize_per_tensor(dequantize(x)): exact as a table over x's codes (FX inserts
@@ -147,7 +226,7 @@ class Builders:
         table = quantize(dequantize(codes, x.scale, x.zero_point), scale, zp, lo, hi, "torch_fma")
         if np.array_equal(table, codes):
             return Sym(x.name, scale, zp, lo, hi)
-        base = scope(node).split(".")[-1] or "requant"
+        base = self.layer(node, "requant")
         name = self.emit(ops.Lookup(self.fresh(base + ".requant"), (x.name,), table, x.lo))
         return Sym(name, scale, zp, lo, hi)
 
@@ -170,7 +249,7 @@ class Builders:
         b = np.zeros(q.shape[0], np.float32) if bias is None else bias.detach().numpy().astype(np.float32)
         s_in = np.float32(x.scale)
         s_out = np.float32(scale)
-        base = scope(node).split(".")[-1] or "layer"
+        base = self.layer(node, "layer")
         acc_name = self.fresh(base + ".acc")
         in_shape = self.sym_shape_of(x) if conv is not None else ()
         int_bias = None
@@ -178,19 +257,19 @@ class Builders:
             int_bias = qnnpack.quantize_bias(b, sw, float(s_in))
             if np.any(np.abs(int_bias) >= 2**31 - 1):
                 # measured: torch saturates it in Linear but a Conv2d produced INT32_MIN-like results
-                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {scope(node)}: the "
+                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {self.where(node)}: the "
                                          "qnnpack int32 bias overflows (bias / (input scale * weight scale) >= 2^31); "
                                          "torch's kernels disagree there, so bvverify refuses it")
             profile, params = "qnnpack", {"s_in": np.float32(s_in), "sw": sw, "s_out": s_out, "z_out": np.int64(zp)}
         elif conv is not None and onednn_conv_route(self.engine, conv["groups"], zw, self.target):
             raise UnsupportedOpError(
-                f"{self.source}: Conv2d in {scope(node)} runs on oneDNN (x86 engine) and oneDNN's int8 requantization "
+                f"{self.source}: Conv2d in {self.where(node)} runs on oneDNN (x86 engine) and oneDNN's int8 requantization "
                 f"is not modelled exactly on target {self.target} (measured: near-tie codes differ from every formula "
                 "tried); run it on the fbgemm engine (--qengine fbgemm for a TorchScript file quantized for fbgemm), "
                 "or import it for a CPU without AVX-512 VNNI (--target avx2), where torch runs the conv on fbgemm")
         else:
             if np.any(zw):
-                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {scope(node)} has nonzero "
+                raise UnsupportedOpError(f"{self.source}: {'Conv2d' if conv else 'Linear'} in {self.where(node)} has nonzero "
                                          f"weight zero points on the {self.engine} engine; fbgemm's result was measured to "
                                          "differ from the exact model on some outputs, so bvverify refuses it "
                                          "(use symmetric weight quantization)")
@@ -228,9 +307,9 @@ class Builders:
         packed = self.const(ins[1])
         w, b = packed.unpack()
         if packed.transpose():
-            raise UnsupportedOpError(f"{self.source}: transposed convolution in {scope(node)} is not supported")
+            raise UnsupportedOpError(f"{self.source}: transposed convolution in {self.where(node)} is not supported")
         if w.dim() != 4:
-            raise UnsupportedOpError(f"{self.source}: {w.dim() - 2}-d convolution in {scope(node)} is not supported")
+            raise UnsupportedOpError(f"{self.source}: {w.dim() - 2}-d convolution in {self.where(node)} is not supported")
         conv = {"stride": tuple(packed.stride()), "padding": tuple(packed.padding()),
                 "dilation": tuple(packed.dilation()), "groups": int(packed.groups())}
         return self._affine(node, self.sym(ins[0], node), w, b, self.const(ins[2]), self.const(ins[3]), relu, conv)
@@ -243,7 +322,7 @@ class Builders:
 
     def _relu(self, node: Any, ins: list) -> Sym:
         x = self.sym(ins[0], node)
-        name = self.emit(ops.Clamp(self.fresh(scope(node).split(".")[-1] or "relu"), (x.name,), x.zero_point, x.hi))
+        name = self.emit(ops.Clamp(self.fresh(self.layer(node, "relu")), (x.name,), x.zero_point, x.hi))
         return Sym(name, x.scale, x.zero_point, x.zero_point, x.hi, x.channels_last)
 
     op_aten_relu = _relu
@@ -256,9 +335,10 @@ class Builders:
         s = pair(s) if s else k
         qnn = self.engine == "qnnpack" and not ceil
         if qnn and k[0] * k[1] == 1:
-            raise UnsupportedOpError(f"{self.source}: qnnpack max_pool2d with a 1x1 kernel in {scope(node)} (torch refuses it)")
+            raise UnsupportedOpError(f"{self.source}: qnnpack max_pool2d with a 1x1 kernel in {self.where(node)} "
+                                     "(torch refuses it)")
         # qnnpack (without ceil_mode) clamps every tap index into the input: edge replication
-        name = self.emit(ops.MaxPool2d(self.fresh(scope(node).split(".")[-1] or "maxpool"), (x.name,), k, s,
+        name = self.emit(ops.MaxPool2d(self.fresh(self.layer(node, "maxpool")), (x.name,), k, s,
                                        pair(p), pair(d), bool(ceil), "edge" if qnn else "ignore", x.lo))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.channels_last)
 
@@ -269,39 +349,51 @@ class Builders:
         s = pair(s) if s else k
         rule = "qnnpack" if self.engine == "qnnpack" else "fbgemm"
         if rule == "qnnpack" and not ceil and k[0] * k[1] == 1:
-            raise UnsupportedOpError(f"{self.source}: qnnpack avg_pool2d with a 1x1 kernel in {scope(node)} (torch refuses it)")
-        name = self.emit(ops.AvgPool2d(self.fresh(scope(node).split(".")[-1] or "avgpool"), (x.name,), k, s,
+            raise UnsupportedOpError(f"{self.source}: qnnpack avg_pool2d with a 1x1 kernel in {self.where(node)} "
+                                     "(torch refuses it)")
+        name = self.emit(ops.AvgPool2d(self.fresh(self.layer(node, "avgpool")), (x.name,), k, s,
                                        pair(p), bool(ceil), bool(cip), div, rule, x.zero_point, x.lo, x.hi,
                                        x.channels_last, float(np.float32(x.scale)), self.target.avgpool_block))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.channels_last)
 
-    def op_aten_flatten(self, node: Any, ins: list) -> Sym | Deq:
-        x, deq = self.sym_or_deq(ins[0], node)
+    def op_aten_flatten(self, node: Any, ins: list) -> Sym | Deq | FloatIn:
+        pre = self.env.get(ins[0])
         start, end = self.const(ins[1]), self.const(ins[2])
-        shape = self.sym_shape(ins[0], node)
+        shape = self.shape_of(ins[0], node)
         full = (1,) + shape
         nd = len(full)
         start, end = start % nd, end % nd
         if start == 0:
-            raise UnsupportedOpError(f"{self.source}: flatten over the batch axis in {scope(node)}")
+            raise UnsupportedOpError(f"{self.source}: flatten over the batch axis in {self.where(node)}")
         new = full[:start] + (int(np.prod(full[start : end + 1])),) + full[end + 1 :]
+        if isinstance(pre, FloatIn):
+            return FloatIn(pre.raw_shape, tuple(new[1:]), pre.steps)
+        x, deq = self.sym_or_deq(ins[0], node)
         out = self._reshape(node, x, new[1:])
         return Deq(out) if deq else out
 
     def _reshape(self, node: Any, x: Sym, shape: tuple[int, ...]) -> Sym:
-        name = self.emit(ops.Reshape(self.fresh(scope(node).split(".")[-1] or "reshape"), (x.name,), tuple(shape)))
+        name = self.emit(ops.Reshape(self.fresh(self.layer(node, "reshape")), (x.name,), tuple(shape)))
         return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
 
-    def _view(self, node: Any, ins: list) -> Sym | Deq:
-        x, deq = self.sym_or_deq(ins[0], node)
+    def _view(self, node: Any, ins: list) -> Sym | Deq | FloatIn:
+        pre = self.env.get(ins[0])
         sizes = list(self.const(ins[1]))
         if not sizes or not (sizes[0] is BATCH or sizes[0] in (1, -1)):
-            raise UnsupportedOpError(f"{self.source}: reshape in {scope(node)} must keep the batch axis first")
+            raise UnsupportedOpError(f"{self.source}: reshape in {self.where(node)} must keep the batch axis first")
+        if any(v is BATCH or v is None for v in sizes[1:]):
+            raise UnsupportedOpError(f"{self.source}: reshape in {self.where(node)} to sizes computed at run time")
         rest = [int(v) for v in sizes[1:]]
-        size = int(np.prod(self.sym_shape(ins[0], node)))
+        size = int(np.prod(self.shape_of(ins[0], node)))
         if rest.count(-1) == 1:
             known = int(np.prod([v for v in rest if v != -1]))
             rest[rest.index(-1)] = size // max(known, 1)
+        if int(np.prod(rest)) != size:
+            raise UnsupportedOpError(f"{self.source}: reshape in {self.where(node)} of {size} values per sample to "
+                                     f"{rest} (is the input shape right?)")
+        if isinstance(pre, FloatIn):
+            return FloatIn(pre.raw_shape, tuple(rest), pre.steps)
+        x, deq = self.sym_or_deq(ins[0], node)
         out = self._reshape(node, x, tuple(rest))
         return Deq(out) if deq else out
 
@@ -316,18 +408,18 @@ class Builders:
         shape = self.sym_shape_of(a)
         cl = a.channels_last and len(shape) == 3
         if len(shape) == 3 and cl != (b.channels_last and len(shape) == 3) and shape[0] > 1 and shape[1] * shape[2] > 1:
-            raise UnsupportedOpError(f"{self.source}: quantized add in {scope(node)} of tensors in different memory formats")
+            raise UnsupportedOpError(f"{self.source}: quantized add in {self.where(node)} of tensors in different memory formats")
         if self.engine == "qnnpack":
             from bvverify.runtimes.elementwise import qnnpack_multipliers
 
             try:
                 qnnpack_multipliers(params)
             except UnsupportedOpError as e:
-                raise UnsupportedOpError(f"{self.source}: {scope(node)}: {e}") from None
+                raise UnsupportedOpError(f"{self.source}: {self.where(node)}: {e}") from None
             if relu and int(zp) >= 255:
-                raise UnsupportedOpError(f"{self.source}: qnnpack add_relu with output zero point 255 in {scope(node)} "
+                raise UnsupportedOpError(f"{self.source}: qnnpack add_relu with output zero point 255 in {self.where(node)} "
                                          "(torch refuses it)")
-        name = self.emit(ops.Add(self.fresh(scope(node).split(".")[-1] or "add"), (a.name, b.name),
+        name = self.emit(ops.Add(self.fresh(self.layer(node, "add")), (a.name, b.name),
                                  "torch_" + self.engine, params, relu, 0, 255, cl, self.target.add_block))
         return Sym(name, float(np.float32(scale)), int(zp), channels_last=cl)
 
@@ -341,16 +433,16 @@ class Builders:
         from bvverify.runtimes.elementwise import requant_table
 
         if dim == 0 or dim < -len(self.sym_shape_of(xs[0])) - 1:
-            raise UnsupportedOpError(f"{self.source}: cat along the batch axis in {scope(node)}")
+            raise UnsupportedOpError(f"{self.source}: cat along the batch axis in {self.where(node)}")
         nd = len(self.sym_shape_of(xs[0])) + 1
         axis = (dim % nd) - 1
         names = []
-        base = scope(node).split(".")[-1] or "cat"
+        base = self.layer(node, "cat")
         shapes = [self.sym_shape_of(x) for x in xs]
         # torch's channels-last fast path: cat along channels of inputs that are all NHWC-contiguous
         fast = axis == 0 and all(len(sh) == 3 and nhwc_kernel(sh, x.channels_last) for sh, x in zip(shapes, xs))
         if fast and any(sh[0] >= 64 for sh in shapes):
-            raise UnsupportedOpError(f"{self.source}: quantized cat in {scope(node)} of channels-last inputs with 64 or "
+            raise UnsupportedOpError(f"{self.source}: quantized cat in {self.where(node)} of channels-last inputs with 64 or "
                                      "more channels (torch's vectorised fast path is not modelled)")
         for x in xs:
             table = requant_table(x.lo, x.hi, x.scale, x.zero_point, scale, zp, scalar_path=fast)
@@ -364,18 +456,18 @@ class Builders:
     def op_quantized_cat(self, node: Any, ins: list) -> Sym:
         xs = [x for x in self.const(ins[0])]
         if not all(isinstance(x, Sym) for x in xs):
-            raise UnsupportedOpError(f"{self.source}: cat in {scope(node)} mixes quantized and other tensors")
+            raise UnsupportedOpError(f"{self.source}: cat in {self.where(node)} mixes quantized and other tensors")
         return self._cat(node, xs, self.const(ins[1]), self.const(ins[2]), self.const(ins[3]))
 
     def op_aten_cat(self, node: Any, ins: list) -> Sym:
         """torch.cat of quantized tensors requantizes every input to the first input's qparams."""
         xs = [x for x in self.const(ins[0])]
         if not xs or not all(isinstance(x, Sym) for x in xs):
-            raise UnsupportedOpError(f"{self.source}: cat in {scope(node)} mixes quantized and other tensors")
+            raise UnsupportedOpError(f"{self.source}: cat in {self.where(node)} mixes quantized and other tensors")
         return self._cat(node, xs, self.const(ins[1]), xs[0].scale, xs[0].zero_point)
 
     def op_aten_dequantize(self, node: Any, ins: list) -> Deq:
         return Deq(self.sym(ins[0], node))
 
 
-__all__ = ["BATCH", "Builders", "Deq", "Sym", "pair", "scope"]
+__all__ = ["BATCH", "Builders", "Deq", "FloatIn", "Sym", "pair", "scope"]
