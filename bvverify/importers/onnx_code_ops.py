@@ -34,7 +34,7 @@ class CodeOps:
         x = self.sym(node)
         lo = max(x.lo, 0)
         name = self.emit(ops.Clamp(self.fresh(node.name or "relu"), (x.name,), lo, x.hi))
-        return Sym(name, x.scale, x.zero_point, lo, x.hi)
+        return Sym(name, x.scale, x.zero_point, lo, x.hi, x.signed)
 
     def op_Clip(self, node: Any) -> Sym | Deq:
         lo_v = self.const(node, 1, "min") if len(node.input) > 1 and node.input[1] else None
@@ -50,7 +50,7 @@ class CodeOps:
         if lo > hi:
             raise self.refuse(node, f"clip range [{lo}, {hi}] is empty")
         name = self.emit(ops.Clamp(self.fresh(node.name or "clip"), (x.name,), lo, hi))
-        return Sym(name, x.scale, x.zero_point, lo, hi)
+        return Sym(name, x.scale, x.zero_point, lo, hi, x.signed)
 
     @staticmethod
     def _float_map(v: Deq, f: Callable[[np.ndarray], np.ndarray]) -> Deq:
@@ -73,7 +73,7 @@ class CodeOps:
                                        tuple(self.attr(node, "strides", [1, 1])), (int(pads[0]), int(pads[1])),
                                        tuple(self.attr(node, "dilations", [1, 1])),
                                        bool(self.attr(node, "ceil_mode", 0)), "ignore", x.lo))
-        return Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+        return Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.signed)
 
     def _reshape(self, node: Any, shape: tuple[int, ...]) -> Sym | Deq:
         v = self.env.get(node.input[0])
@@ -83,7 +83,7 @@ class CodeOps:
         if tuple(shape) == self.shape_of(x):
             return v
         name = self.emit(ops.Reshape(self.fresh(node.name or "reshape"), (x.name,), tuple(shape)))
-        s = Sym(name, x.scale, x.zero_point, x.lo, x.hi)
+        s = Sym(name, x.scale, x.zero_point, x.lo, x.hi, x.signed)
         return Deq(s) if isinstance(v, Deq) else s
 
     def op_Flatten(self, node: Any) -> Sym | Deq | FloatInput:

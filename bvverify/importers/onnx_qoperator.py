@@ -195,7 +195,7 @@ class Walk(CodeOps):
         shift = want[0] - type_range(v)[0]
         codes = np.arange(v.lo, v.hi + 1, dtype=np.int64)
         name = self.emit(ops.Lookup(self.fresh("output_codes"), (v.name,), codes + shift, v.lo))
-        return Sym(name, v.scale, v.zero_point + shift, v.lo + shift, v.hi + shift)
+        return Sym(name, v.scale, v.zero_point + shift, v.lo + shift, v.hi + shift, want[0] < 0)
 
     # -- quantize / dequantize ---------------------------------------------
     def op_QuantizeLinear(self, node: Any) -> Sym:
@@ -221,8 +221,8 @@ class Walk(CodeOps):
         if x.fn is not None:
             v = x.fn(v)
         table = quantize(v, scale, zp, lo, hi, "div")
-        if np.array_equal(table, codes) and (lo, hi) == (s.lo, s.hi):
-            return Sym(s.name, scale, zp, lo, hi)
+        if np.array_equal(table, codes) and (lo < 0) == s.signed:
+            return Sym(s.name, scale, zp, s.lo, s.hi, s.signed)
         name = self.emit(ops.Lookup(self.fresh(node.name or "requant"), (s.name,), table, s.lo))
         return Sym(name, scale, zp, lo, hi)
 

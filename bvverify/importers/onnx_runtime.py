@@ -29,6 +29,25 @@ def float_to_codes(y: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return q
 
 
+def file_output_qparams(path: Path) -> tuple[float, int] | None:
+    """(scale, zero point) of the file's final DequantizeLinear, read from the file itself (not from the
+    imported network, so a wrong import cannot hide behind its own zero point); None without one."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    last = [n for n in graph.node if graph.output[0].name in n.output]
+    if not last or last[0].op_type != "DequantizeLinear":
+        return None
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    dq = last[0]
+    scale = inits.get(dq.input[1])
+    zp = inits.get(dq.input[2]) if len(dq.input) > 2 and dq.input[2] else np.zeros(1, np.uint8)
+    if scale is None or zp is None or scale.size != 1 or zp.size != 1:
+        raise ModelFormatError(f"{path}: the output DequantizeLinear needs constant per-tensor scale and zero point")
+    return float(np.float32(scale.ravel()[0])), int(zp.ravel()[0])
+
+
 def onnx_runtime(path: str | Path, net: QNetwork):
     """``x [N, *input_shape] -> output codes [N, *output_shape]`` computed by onnxruntime."""
     import onnxruntime as ort
@@ -45,13 +64,15 @@ def onnx_runtime(path: str | Path, net: QNetwork):
     if dtype is None:
         raise ModelFormatError(f"{p}: input type {inp.type} is not float, int8 or uint8")
 
+    qparams = file_output_qparams(p)
+
     def run(x: np.ndarray) -> np.ndarray:
         xs = np.asarray(x).reshape((-1, *net.input.shape)).astype(dtype)
         ys = np.concatenate([np.asarray(sess.run(None, {inp.name: xs[i:i + 1]})[0]) for i in range(len(xs))])
         if ys.dtype.kind == "f":
-            if net.output.scale is None:
-                raise ModelFormatError(f"{p}: onnxruntime returns floats but the model's output is not dequantized")
-            ys = float_to_codes(ys, net.output.scale, net.output.zero_point)
+            if qparams is None:
+                raise ModelFormatError(f"{p}: onnxruntime returns floats but the graph output is not a DequantizeLinear")
+            ys = float_to_codes(ys, *qparams)
         return ys.astype(np.int64).reshape((len(xs), *net.output_shape))
 
     return run

@@ -17,6 +17,11 @@ class Sym:
     zero_point: int
     lo: int
     hi: int
+    signed: bool | None = None  # int8 (else uint8) codes; default: from lo (a Relu may narrow lo to 0)
+
+    def __post_init__(self) -> None:
+        if self.signed is None:
+            self.signed = self.lo < 0
 
 
 @dataclass
@@ -28,7 +33,7 @@ class Deq:
 
 
 def type_range(s: Sym) -> tuple[int, int]:
-    return (-128, 127) if s.lo < 0 else (0, 255)
+    return (-128, 127) if s.signed else (0, 255)
 
 
 @dataclass

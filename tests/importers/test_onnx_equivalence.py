@@ -105,3 +105,27 @@ def test_float_side_reshape_before_the_input_quantizer(tmp_path: Path, fmt: str)
     q = quantize(tmp_path / "f.onnx", tmp_path / "q.onnx", rng.normal(0, 1, (16, 3, 4)), fmt, "u8", "minmax", True)
     bad, total, kinds = _mismatches(q, (3, 4), seed=2)
     assert kinds[0] == "Reshape" and bad == 0, f"{bad} of {total} codes differ"
+
+
+@pytest.mark.parametrize("zp_type", [np.uint8, np.int8])
+def test_clip_and_relu_on_codes_are_literal(tmp_path: Path, zp_type: type) -> None:
+    """Clip (and Relu, on int8) applied to code tensors clamp the codes themselves, as onnxruntime does."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    z = np.array(100 if zp_type is np.uint8 else -20, zp_type)
+    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "s"), numpy_helper.from_array(z, "z"),
+             numpy_helper.from_array(np.array(30 if zp_type is np.uint8 else -60, zp_type), "lo"),
+             numpy_helper.from_array(np.array(200 if zp_type is np.uint8 else 90, zp_type), "hi")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
+             helper.make_node("Clip", ["q", "lo", "hi"], ["c"], name="clip")]
+    last = "c"
+    if zp_type is np.int8:
+        nodes.append(helper.make_node("Relu", ["c"], ["r"], name="relu"))
+        last = "r"
+    nodes.append(helper.make_node("DequantizeLinear", [last, "s", "z"], ["y"], name="deq"))
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 7])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), str(tmp_path / "c.onnx"))
+    bad, total, kinds = _mismatches(tmp_path / "c.onnx", (7,), seed=1, n=100)
+    assert "Clamp" in kinds and bad == 0, f"{bad} of {total} codes differ"
