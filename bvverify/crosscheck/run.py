@@ -149,7 +149,7 @@ class Runner:
             write_witness(base.with_suffix(".their-witness.txt"), witness, (theirs.output if theirs else None) or [],
                           m.net.integer_input)
             files.append(base.with_suffix(".their-witness.txt").name)
-        second = confirm(kind, c, m.net, prop, witness)
+        second = confirm(kind, c, m.net, prop, witness, max(self.timeout, 30.0))
         row.update(second_path=second.status, second_detail=second.detail)
         centre = np.asarray(c.x if c.x is not None else (prop.lo + prop.hi) / 2, dtype=np.float64)
         shape = (1, *m.net.input.shape)

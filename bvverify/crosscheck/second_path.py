@@ -97,12 +97,30 @@ def check(claim: Claim, net: QNetwork, prop: Property, witness: np.ndarray) -> W
     return None
 
 
-def confirm(kind: str, claim: Claim, net: QNetwork, prop: Property, witness: np.ndarray | None) -> SecondPath:
-    """Re-check one contradiction: our witness must violate there, their failing witness must not."""
-    from bvverify.crosscheck.classify import HOLDS_BUT_WITNESS, WITNESS_FAILS
+def reprove(net: QNetwork, prop: Property, timeout: float) -> SecondPath:
+    """A proof of holds has no witness to evaluate: the exact bit-vector engine (z3, another encoding and solver
+    than auto's ILP) decides the query again. It shares the importer, so it checks the proof, not the reading."""
+    from bvverify.engines.config import EngineOptions
+    from bvverify.engines.registry import verify
 
+    v = verify(net, prop, EngineOptions("bv"), timeout)
+    if v.status == "holds":
+        return SecondPath(CONFIRMED, f"bv engine (z3 bit-vectors) proves holds too, {v.seconds:.1f} s")
+    if v.status == "violated":
+        return SecondPath(REFUTED, "bv engine finds a replayed counterexample where auto proved holds")
+    return SecondPath(UNAVAILABLE, f"bv engine undecided: {v.reason}")
+
+
+def confirm(kind: str, claim: Claim, net: QNetwork, prop: Property, witness: np.ndarray | None,
+            timeout: float = 60.0) -> SecondPath:
+    """Re-check one contradiction: our witness must violate there, their failing witness must not, our proof
+    of holds must be re-proved by the bit-vector engine."""
+    from bvverify.crosscheck.classify import HOLDS_BUT_WITNESS, VIOLATED_BUT_PROVED, WITNESS_FAILS
+
+    if kind == VIOLATED_BUT_PROVED:
+        return reprove(net, prop, timeout)
     if witness is None or kind not in (HOLDS_BUT_WITNESS, WITNESS_FAILS):
-        return SecondPath(UNAVAILABLE, "a proof of holds: no witness for an independent path to evaluate")
+        return SecondPath(UNAVAILABLE, "no witness for an independent path to evaluate")
     c = check(claim, net, prop, witness)
     if c is None:
         return SecondPath(UNAVAILABLE, f"no independent implementation for {claim.model}")

@@ -111,3 +111,11 @@ def test_keras_h5_folder_and_a_planted_holds_confirmed_by_numpy(tiny_bench: Path
     with open(tmp_path / "o2" / CSV_NAME, newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert row["second_detail"].startswith("numpy-h5: independent numpy (README 3)")
+
+
+def test_a_planted_wrong_violated_is_reproved_by_the_bit_vector_engine(tmp_path: Path) -> None:
+    (row,) = run([digits_claim(0, "violated")], Runner(tmp_path, 20))  # image 0 is robust at eps 1
+    assert row["kind"] == k.VIOLATED_BUT_PROVED and row["ours"] == "holds"
+    assert row["second_path"] == CONFIRMED and row["second_detail"].startswith("bv engine")
+    doc = json.loads((tmp_path / "evidence" / "csv_digits-mlp_0_1.json").read_text())
+    assert doc["ours"]["status"] == "holds" and doc["second_path"] == CONFIRMED
