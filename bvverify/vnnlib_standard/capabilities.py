@@ -1,10 +1,8 @@
 """Answers to ``supports <capability>``: only what bvverify decides soundly.
 
 An element type or operator is claimed only where bvverify's analysis is exact for it (the
-standard's rule for claiming an element type). The ONNX answers come from the ONNX importer
-when one is installed in ``bvverify.importers`` (its ``SUPPORTED_OPERATORS`` table: op name ->
-element types, and ``OPSET_RANGE``); without one bvverify reads no ONNX file and claims no
-operator.
+standard's rule for claiming an element type). The operator list is the ONNX importer's own
+(``bvverify.importers.onnx_qoperator.Walk``: one ``op_<OpType>`` method per operator it models).
 """
 
 from __future__ import annotations
@@ -39,30 +37,35 @@ BOOLEANS = {
 }
 
 
-def _onnx_importer():
-    """The ONNX importer module, when one is installed (None otherwise)."""
-    for name in ("bvverify.importers.onnx", "bvverify.importers.onnx_import"):
-        try:
-            if importlib.util.find_spec(name) is not None:
-                return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
+# element types of the ops the ONNX importer walks: integer codes, and float32 on the float side
+# of the quantize / dequantize steps (the importer's exact rules); every other op runs on codes
+_OP_TYPES = {"QuantizeLinear": ("float32", "int8", "uint8"), "DequantizeLinear": ("int8", "uint8", "int32", "float32")}
+
+
+def _onnx_walk():
+    """The ONNX importer's graph walk (its ``op_<OpType>`` methods are the operators it models), when installed."""
+    try:
+        if importlib.util.find_spec("bvverify.importers.onnx_qoperator") is None:
+            return None
+        return getattr(importlib.import_module("bvverify.importers.onnx_qoperator"), "Walk", None)
+    except ImportError:
+        return None
 
 
 def operators() -> list[str]:
-    """``Op type type ...`` lines: the ONNX operators the importer models exactly, with their element types."""
-    mod = _onnx_importer()
-    table = getattr(mod, "SUPPORTED_OPERATORS", None) if mod is not None else None
-    if not table:
+    """``Op type type ...`` lines: the ONNX operators the importer models exactly, with their element
+    types (empty without an ONNX importer). The importer works on the graph onnxruntime runs, where
+    DequantizeLinear -> Gemm / MatMul / Conv -> QuantizeLinear groups are fused into QGemm /
+    QLinearMatMul / QLinearConv; a float Gemm / MatMul / Conv left unfused is refused, so none is listed."""
+    walk = _onnx_walk()
+    if walk is None:
         return []
-    return [" ".join([op, *types]) for op, types in sorted(dict(table).items())]
+    ops = sorted(name[3:] for name in dir(walk) if name.startswith("op_") and callable(getattr(walk, name)))
+    return [" ".join([op, *_OP_TYPES.get(op, ("int8", "uint8"))]) for op in ops]
 
 
 def opsets() -> tuple[int, int]:
-    mod = _onnx_importer()
-    rng = getattr(mod, "OPSET_RANGE", None) if mod is not None else None
-    return tuple(rng) if rng else DEFAULT_OPSETS  # type: ignore[return-value]
+    return DEFAULT_OPSETS
 
 
 CAPABILITIES = ("onnx-opset-versions", "onnx-element-types", "onnx-operators", "vnnlib-versions", *THEORIES, *BOOLEANS)

@@ -109,11 +109,16 @@ def load_network(path_text: str, decl: NetworkDecl, source: str) -> QNetwork:
     if path.exists() and path.is_file() and is_onnx(path):
         _check_onnx(path, decl, source)
         try:
-            return load(path)
+            net = load(path)
         except InternalError:
             raise
         except BvverifyError as e:
             raise Vnnlib2Unsupported(f"{path}: bvverify cannot model this ONNX network exactly: {e}") from None
+        # a float32 graph output is the output codes through the final DequantizeLinear: onnxruntime's
+        # RN(scale * (q - zero_point)) in float32, the rule of QNetwork.dequantize (measured bit-exact)
+        if onnx_interface(path)[1] == ["float32"] and net.output.scale is not None:
+            net.meta["dequantized_output"] = True
+        return net
     return load(path)
 
 

@@ -24,7 +24,7 @@ from bvverify.engines.results import is_timeout
 from bvverify.errors import InternalError
 from bvverify.properties.vnnlib2 import is_vnnlib2, parse_vnnlib2, read_query_text
 from bvverify.properties.vnnlib2_convert import Plan, Vnnlib2Unsupported, dequantizes, plan_query
-from bvverify.vnnlib_standard.models import NetworkOptionError, load_network, match_networks
+from bvverify.vnnlib_standard.models import NetworkOptionError, is_onnx, load_network, match_networks
 
 MARGIN = 0.3  # seconds kept back from --timeout for printing and exiting
 
@@ -51,13 +51,17 @@ def _word(v: Verdict) -> str:
 
 
 def _runtime(path_text: str, net):
-    """The torch runtime of a TorchScript model, for replay (None for other formats)."""
+    """The runtime of a TorchScript (torch) or ONNX (onnxruntime) model, for replay (None for other formats)."""
     from bvverify.bundled import resolve_model
     from bvverify.importers.torch import is_torchscript, torch_runtime
 
     path = resolve_model(path_text)
     if path.suffix in (".pt", ".pth") or is_torchscript(path):
         return torch_runtime(path, net.meta.get("engine") or "fbgemm", net)
+    if path.is_file() and is_onnx(path):
+        from bvverify.importers.onnx_runtime import onnx_runtime
+
+        return onnx_runtime(path, net)
     return None
 
 
@@ -129,7 +133,7 @@ def _run_v1(query: str | Path, networks: dict[str, str], deadline: float, engine
                                  f"(got {len(networks)})")
     path_text = next(iter(networks.values()))
     path = resolve_model(path_text)
-    from bvverify.vnnlib_standard.models import is_onnx, onnx_interface
+    from bvverify.vnnlib_standard.models import onnx_interface
 
     if path.is_file() and is_onnx(path):
         _, _, ops = onnx_interface(path)

@@ -334,3 +334,44 @@ def test_the_onnx_interface_read_from_the_wire_is_onnx_own(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"\x0a\xff\xff")
     with pytest.raises(bvverify.BvverifyError, match="not a readable ONNX model"):
         onnx_interface(tmp_path / "bad.onnx")
+
+
+@pytest.fixture(scope="module")
+def qdq_onnx(tmp_path_factory):
+    """A small MLP quantized by onnxruntime's quantize_static in QDQ form (float32 in, float32 out)."""
+    pytest.importorskip("onnxruntime.quantization")
+    from tests.importers.test_onnx_models import float_mlp, quantize
+
+    d = tmp_path_factory.mktemp("qdq")
+    calib = np.random.default_rng(0).normal(0, 1, (64, 4)).astype(np.float32)
+    path = quantize(float_mlp(d / "f.onnx", [4, 8, 3], 0), d / "qdq.onnx", calib, fmt="qdq")
+    try:
+        return path, bvverify.load(path)
+    except bvverify.BvverifyError as e:  # e.g. a CPU whose onnxruntime kernels bvverify does not model
+        pytest.skip(f"this host's onnxruntime is not modelled: {e}")
+
+
+def test_a_quantized_onnx_network_is_decided_and_replayed_by_onnxruntime(tmp_path, qdq_onnx):
+    import onnxruntime as ort
+
+    path, net = qdq_onnx
+    centre = np.zeros((1, 4), np.float32)
+    y0 = net.dequantize(net.evaluate(centre))[0]
+    decl = "(declare-network N (declare-input X float32 [1,4]) (declare-output Y float32 [1,3]))\n"
+    box = "".join(f"(assert (>= X[0,{i}] -0.5))\n(assert (<= X[0,{i}] 0.5))\n" for i in range(4))
+    (tmp_path / "unsat.vnnlib").write_text(HEAD + decl + box + "(assert (>= Y[0,0] 1000.0))\n")
+    r = call("verify", tmp_path / "unsat.vnnlib", "--network", f"N={path}", "--timeout", 30)
+    assert r.stdout == "unsat\n", r.output
+    (tmp_path / "sat.vnnlib").write_text(HEAD + decl + box + f"(assert (>= Y[0,1] {float(y0[1])!r}))\n"
+                                         f"(assert (<= Y[0,2] {float(y0[2])!r}))\n")
+    r = call("verify", tmp_path / "sat.vnnlib", "--network", f"N={path}", "--timeout", 30)
+    word, t = parse_answer(r.stdout)
+    assert word == "sat" and t["X"][0] == "float32" and t["Y"][0] == "float32", r.output
+    x = np.array([[float(v) for v in t["X"][2]]], dtype=np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y = sess.run(None, {sess.get_inputs()[0].name: x})[0][0]
+    assert np.array_equal(y, np.array([float(v) for v in t["Y"][2]], dtype=np.float32))  # onnxruntime's own outputs
+    assert np.all(np.abs(x) <= 0.5) and y[1] >= y0[1] and y[2] <= y0[2]
+    (tmp_path / "u8.vnnlib").write_text(HEAD + decl.replace("Y float32", "Y uint8") + box + "(assert (>= Y[0,0] 3))\n")
+    r = call("verify", tmp_path / "u8.vnnlib", "--network", f"N={path}")
+    assert r.exit_code == 2 and "output Y of network N is declared uint8, but" in r.stderr and "gives float32" in r.stderr
