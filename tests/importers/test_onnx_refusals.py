@@ -120,3 +120,14 @@ def test_runtime_reads_codes_back_exactly(tmp_path: Path) -> None:
     codes = onnx_runtime(q, net)(x)
     assert codes.dtype == np.int64 and codes.min() >= 0 and codes.max() <= 255
     assert np.array_equal(codes, net.evaluate(x))
+
+
+def test_detected_by_content_without_the_extension(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    q = quantize(float_mlp(tmp_path / "f.onnx", [5, 4], seed=4), tmp_path / "q.onnx", rng.normal(size=(16, 5)))
+    renamed = tmp_path / "model.bin"
+    renamed.write_bytes(q.read_bytes())
+    net = load(renamed)
+    assert net.meta["runtime"] == "onnxruntime" and net.meta["target"]
+    x = rng.normal(size=(5, 5)).astype(np.float32)
+    assert np.array_equal(net.evaluate(x), load(q).evaluate(x))
