@@ -239,3 +239,18 @@ def test_strict_bounds_on_float32_inputs_are_the_next_float32_inside(mlp):
                    {"f": mlp}).prop
     assert np.all(p.lo == float(np.nextafter(np.float32(0.25), np.float32(1))))
     assert np.all(p.hi == float(np.nextafter(np.float32(0.5), np.float32(0))))
+
+
+def test_integer_query_is_the_v1_reading_of_the_same_file():
+    """On an integer-input network a VNN-LIB 1 file's X_i are codes: the 2.0 uint8 reading is the same property."""
+    net = tiny_net(integer_input=True)
+    cond = "(or (and (>= {y0} 7) (< {y2} 12)) (> {y1} {y0}))"
+    v1 = "(declare-const X_0 Real)\n(declare-const X_1 Real)\n" + "".join(f"(declare-const Y_{j} Real)\n" for j in range(3))
+    v1 += "(assert (>= X_0 3))\n(assert (<= X_0 9))\n(assert (>= X_1 0))\n(assert (<= X_1 255))\n"
+    v1 += f"(assert {cond.format(y0='Y_0', y1='Y_1', y2='Y_2')})\n"
+    p1 = parse_vnnlib(v1, 2, 3, "codes")
+    v2 = HEAD + net_decl("uint8", "uint8", "[2]", "[3]") + "(assert (>= Xf[0] 3))\n(assert (<= Xf[0] 9))\n"
+    v2 += f"(assert {cond.format(y0='Yf[0]', y1='Yf[1]', y2='Yf[2]')})\n"
+    p2 = plan_query(parse_vnnlib2(v2), {"f": net}).prop
+    assert p2.units == p1.units == "model" and p2.output.over == "codes"
+    assert np.array_equal(p1.lo, p2.lo) and np.array_equal(p1.hi, p2.hi) and p1.output.clauses == p2.output.clauses
