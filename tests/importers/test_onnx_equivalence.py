@@ -129,3 +129,31 @@ def test_clip_and_relu_on_codes_are_literal(tmp_path: Path, zp_type: type) -> No
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), str(tmp_path / "c.onnx"))
     bad, total, kinds = _mismatches(tmp_path / "c.onnx", (7,), seed=1, n=100)
     assert "Clamp" in kinds and bad == 0, f"{bad} of {total} codes differ"
+
+
+@pytest.mark.parametrize("groups", [2, 4])
+@pytest.mark.parametrize("fmt", ["qoperator", "qdq"])
+def test_grouped_and_depthwise_conv_strided(tmp_path: Path, groups: int, fmt: str) -> None:
+    """Grouped (2) and depthwise (4 of 4 channels) 3x3 convolutions, stride 2 and dilation 1 or 2: onnxruntime
+    routes depthwise convs to their own kernels."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(groups)
+    w = rng.normal(0, 0.5, (4, 4 // groups, 3, 3)).astype(np.float32)
+    w2 = rng.normal(0, 0.3, (3, 4 * 3 * 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(rng.normal(0, 0.1, 4).astype(np.float32), "b"),
+             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(3, np.float32), "b2")]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1], strides=[2, 2], group=groups,
+                              dilations=[groups // 2, groups // 2], name="conv"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("Flatten", ["r"], ["f"], axis=1, name="flat"),
+             helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1, name="fc")]
+    side = 6 if groups == 2 else 7
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, side, side])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "f.onnx"))
+    q = quantize(tmp_path / "f.onnx", tmp_path / "q.onnx", rng.normal(0, 1, (16, 4, side, side)), fmt, "u8", "minmax",
+                 True)
+    bad, total, kinds = _mismatches(q, (4, side, side), seed=1)
+    assert "Conv2d" in kinds and bad == 0, f"groups {groups} {fmt}: {bad} of {total} codes differ"
