@@ -142,30 +142,35 @@ class Runner:
         witness = None
         if kind == kinds.HOLDS_BUT_WITNESS and v.counterexample is not None:
             witness = np.asarray(v.counterexample.input, dtype=np.float64).ravel()
-            write_witness(base.with_suffix(".witness.txt"), witness, v.counterexample.output, m.net.integer_input)
-            files.append(base.with_suffix(".witness.txt").name)
+            write_witness(named(base, ".witness.txt"), witness, v.counterexample.output, m.net.integer_input)
+            files.append(named(base, ".witness.txt").name)
         elif kind == kinds.WITNESS_FAILS and c.witness is not None:
             witness = np.asarray(c.witness, dtype=np.float64).ravel()
-            write_witness(base.with_suffix(".their-witness.txt"), witness, (theirs.output if theirs else None) or [],
+            write_witness(named(base, ".their-witness.txt"), witness, (theirs.output if theirs else None) or [],
                           m.net.integer_input)
-            files.append(base.with_suffix(".their-witness.txt").name)
+            files.append(named(base, ".their-witness.txt").name)
         second = confirm(kind, c, m.net, prop, witness, max(self.timeout, 30.0))
         row.update(second_path=second.status, second_detail=second.detail)
         centre = np.asarray(c.x if c.x is not None else (prop.lo + prop.hi) / 2, dtype=np.float64)
         shape = (1, *m.net.input.shape)
         outs = [m.net.evaluate((v.astype(np.int64) if m.net.integer_input else v).reshape(shape))[0].ravel()
                 for v in (centre, witness)] if witness is not None else []
-        if witness is not None and write_png(base.with_suffix(".png"), centre.reshape(m.net.input.shape), witness,
+        if witness is not None and write_png(named(base, ".png"), centre.reshape(m.net.input.shape), witness,
                                              f"{c.key}: {kinds.MEANING[kind]}", c.label, outs[0], outs[1]):
-            files.append(base.with_suffix(".png").name)
+            files.append(named(base, ".png").name)
         from bvverify.engines.results import verdict_doc
 
-        write_json(base.with_suffix(".json"), {"claim": c.key, "kind": kind, "meaning": kinds.MEANING[kind],
+        write_json(named(base, ".json"), {"claim": c.key, "kind": kind, "meaning": kinds.MEANING[kind],
                                                "theirs": c.verdict, "their_detail": c.detail,
                                                "their_witness": row["their_witness"], "ours": verdict_doc(v),
                                                "second_path": second.status, "second_detail": second.detail})
-        files.append(base.with_suffix(".json").name)
+        files.append(named(base, ".json").name)
         row["evidence"] = " ".join(files)
+
+
+def named(base: Path, suffix: str) -> Path:
+    """``base`` + ``suffix`` (not ``with_suffix``: a key such as ``...eps0.01`` has dots of its own)."""
+    return base.parent / (base.name + suffix)
 
 
 def done_keys(path: Path) -> dict[str, dict[str, str]]:

@@ -119,3 +119,17 @@ def test_a_planted_wrong_violated_is_reproved_by_the_bit_vector_engine(tmp_path:
     assert row["second_path"] == CONFIRMED and row["second_detail"].startswith("bv engine")
     doc = json.loads((tmp_path / "evidence" / "csv_digits-mlp_0_1.json").read_text())
     assert doc["ours"]["status"] == "holds" and doc["second_path"] == CONFIRMED
+
+
+def test_evidence_names_keep_the_dots_of_the_key(tmp_path: Path) -> None:
+    xs, _ = test_images()
+    (tmp_path / "p.vnnlib").write_text("".join(f"(declare-const X_{i} Real)\n" for i in range(64)) +
+                                       "".join(f"(declare-const Y_{j} Real)\n" for j in range(10)) +
+                                       "".join(f"(assert (>= X_{i} {v:.6f}))\n(assert (<= X_{i} {v:.6f}))\n"
+                                               for i, v in enumerate(xs[0].reshape(-1))) + "(assert (>= Y_0 Y_0))\n")
+    (tmp_path / "w.txt").write_text("sat\n((X_0 0.9))\n")
+    c = Claim("vnncomp", "digits-mlp", "digits-mlp", "spec_eps0.01", "-", "violated", "sat",
+              vnnlib=tmp_path / "p.vnnlib", witness=np.full(64, 0.9))
+    (row,) = run([c], Runner(tmp_path / "out", 10))
+    assert row["kind"] == k.WITNESS_FAILS and "outside the box" in row["their_witness"]
+    assert "vnncomp_digits-mlp_spec_eps0.01_-.their-witness.txt" in row["evidence"].split()
