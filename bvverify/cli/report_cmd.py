@@ -12,8 +12,8 @@ from bvverify.cli import app as shared
 @shared.app.command()
 def report(
     results: list[Path] = typer.Argument(..., metavar="RESULTS", help="Result files: benchmark suite CSVs "
-                                         "(scripts/bench/suite.py), run-instances summary.csv, bvverify robust --json "
-                                         "and radius --json output; the format is told by the content."),
+                                         "(scripts/bench/suite.py), run-instances summary.csv, crosscheck.csv, "
+                                         "bvverify robust --json and radius --json output; the format is told by the content."),
     out: Path = typer.Option(Path("report"), "--out", help="Folder for report.html, report.md and figures/."),
     title: str = typer.Option("bvverify report", "--title", help="The page's title."),
     n_slowest: int = typer.Option(15, "--slowest", help="How many of the slowest queries to list."),

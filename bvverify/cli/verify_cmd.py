@@ -44,6 +44,8 @@ def verify(
     if save_cex is not None:
         check_cex_folder(save_cex)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
+    if save_cex is not None:
+        check_cex_ready(save_cex, net)
     over = shared.outputs_are(net)
     prop = read_vnnlib(prop_path, int(np.prod(net.input.shape)), int(np.prod(net.output_shape)), over)
     runtime = shared.runtime_for(model, net, qengine)
@@ -66,6 +68,13 @@ def verify(
         for f in doc.get("counterexample_files", []):
             shared.out.print(f"wrote {f}", highlight=False)
     raise typer.Exit(shared.EXIT[v.status])
+
+
+def check_cex_ready(folder: Path, net: object) -> None:
+    """matplotlib is there when an image counterexample will be drawn (one line, exit 2, before solving)."""
+    from bvverify.reports.counterexamples import check_ready
+
+    check_ready(folder, net)
 
 
 def check_cex_folder(folder: Path) -> None:

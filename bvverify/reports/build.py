@@ -10,7 +10,14 @@ from bvverify.reports import figures
 from bvverify.reports.gallery import Picture, pictures
 from bvverify.reports.readers import read_all
 from bvverify.reports.records import Loaded, QueryResult
-from bvverify.reports.summary import EngineCounts, radius_summary, slowest, used_statuses, verdict_counts
+from bvverify.reports.summary import (
+    EngineCounts,
+    crosscheck_kinds,
+    radius_summary,
+    slowest,
+    used_statuses,
+    verdict_counts,
+)
 
 
 @dataclass
@@ -22,6 +29,7 @@ class Report:
     statuses: list[str]
     slowest: list[QueryResult]
     radius: dict[str, int]
+    kinds: dict[str, int]  # cross-check agreement kinds (empty without a crosscheck file)
     figures: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name -> (caption, png)
     pictures: list[Picture] = field(default_factory=list)
     pictures_left: int = 0
@@ -32,7 +40,8 @@ def build_report(paths: list[str | Path], title: str = "bvverify report", n_slow
     data = read_all(paths)
     counts = verdict_counts(data)
     r = Report(title=title, created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), data=data, counts=counts,
-               statuses=used_statuses(counts), slowest=slowest(data, n_slowest), radius=radius_summary(data))
+               statuses=used_statuses(counts), slowest=slowest(data, n_slowest), radius=radius_summary(data),
+               kinds=crosscheck_kinds(data))
     if data.queries:
         r.figures["verdicts"] = ("Verdicts per engine", figures.verdict_bars(data))
         r.figures["cactus"] = ("Queries decided (holds or violated) within a time, per engine", figures.cactus(data))

@@ -20,6 +20,7 @@ import numpy as np
 from bvverify.engines.results import ResultFileError, write_vnncomp_result
 from bvverify.reports.gallery import code_change
 from bvverify.reports.images import counterexample_png, image_shape
+from bvverify.reports.mpl import check_figure_library
 
 
 def safe_stem(text: str) -> str:
@@ -36,6 +37,14 @@ def check_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ResultFileError(f"--save-counterexamples {folder}: cannot create the folder ({e.strerror})") from None
+
+
+def check_ready(folder: Path, net: Any) -> None:
+    """Everything that could stop the writing, checked before any solving: the folder, and matplotlib when
+    the model's inputs are images (a PNG will be drawn)."""
+    check_folder(folder)
+    if image_shape(tuple(net.input.shape)) is not None:
+        check_figure_library()
 
 
 def save_counterexample(folder: Path, stem: str, net: Any, prop: Any, verdict: Any) -> list[Path]:
@@ -94,4 +103,4 @@ def _write(path: Path, data: bytes) -> None:
         raise ResultFileError(f"{path}: cannot write ({e.strerror})") from None
 
 
-__all__ = ["check_folder", "safe_stem", "save_counterexample"]
+__all__ = ["check_folder", "check_ready", "safe_stem", "save_counterexample"]

@@ -82,7 +82,7 @@ def pictures(data: Loaded, limit: int) -> tuple[list[Picture], int]:
         if key in seen:  # two engines (or a suite and a robust run) found the same point: draw it once
             continue
         seen.add(key)
-        p = picture(q, w, models)
+        p = evidence_picture(q) if q.extra.get("evidence_png") else picture(q, w, models)
         if p is None:
             continue
         if len(out) >= limit:
@@ -90,6 +90,15 @@ def pictures(data: Loaded, limit: int) -> tuple[list[Picture], int]:
             continue
         out.append(p)
     return out, left
+
+
+def evidence_picture(q: QueryResult) -> Picture | None:
+    """A cross-check contradiction's own picture (drawn by the cross-check with the original sample), as it is."""
+    try:
+        png = Path(q.extra["evidence_png"]).read_bytes()
+    except OSError:
+        return None
+    return Picture(q, png, f"{query_label(q)}: {q.extra.get('kind', '')} ({q.engine}'s witness)")
 
 
 def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
@@ -131,7 +140,7 @@ def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
         diff_note = code_change(diff)
     png = counterexample_png(x, chw, original=original, out_perturbed=out_p, out_original=out_o, label=label,
                              title=f"{query_label(q)} ({q.engine})", diff_note=diff_note, difference=diff)
-    caption = f"{query_label(q)}, {q.engine}: "
+    caption = f"{query_label(q)}, {q.engine}" + (f" [{q.extra['kind']}]" if q.extra.get("kind") else "") + ": "
     if out_p is not None and pred is not None:
         keep = label if label is not None else (argmax_lowest(out_o) if out_o is not None else None)
         if keep is not None:

@@ -50,6 +50,10 @@ def render_html(r: Report) -> str:
             h.append(f'<tr><td class="l">{escape(c.engine)}</td>' + "".join(f"<td>{c.counts[s]}</td>" for s in r.statuses)
                      + f"<td>{c.total}</td><td>{med}</td><td>{c.solved_seconds:.1f}</td></tr>")
         h.append("</table>")
+    if r.kinds:
+        h += ["<h2>Cross-check: their verdicts against ours</h2>", '<table><tr><th class="l">kind</th><th>queries</th></tr>']
+        h += [f'<tr><td class="l">{escape(k)}</td><td>{n}</td></tr>' for k, n in r.kinds.items()]
+        h.append("</table>")
     for name, (caption, png) in r.figures.items():
         if name == "radius":
             h.append("<h2>Robustness radius</h2>")

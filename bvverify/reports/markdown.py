@@ -23,6 +23,9 @@ def render_markdown(r: Report, figure_files: dict[str, str], picture_files: list
             med = "-" if c.median_seconds is None else f"{c.median_seconds:.3g}"
             m.append(f"| {cell(c.engine)} | " + " | ".join(str(c.counts[s]) for s in r.statuses)
                      + f" | {c.total} | {med} | {c.solved_seconds:.1f} |")
+    if r.kinds:
+        m += ["", "## Cross-check: their verdicts against ours", "", "| kind | queries |", "| --- | ---: |"]
+        m += [f"| {cell(k)} | {n} |" for k, n in r.kinds.items()]
     for name, (caption, _) in r.figures.items():
         if name == "radius":
             m += ["", "## Robustness radius", "", ", ".join(f"{k} {v}" for k, v in r.radius.items())]

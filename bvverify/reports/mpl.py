@@ -13,6 +13,14 @@ class MissingFigureLibrary(BvverifyError, ImportError):
     """matplotlib is not installed (it is an optional extra)."""
 
 
+def check_figure_library() -> None:
+    """Fail early (before any solving) when a picture will be needed and matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingFigureLibrary("the report's figures need matplotlib: pip install 'bvverify[report]'") from None
+
+
 def new_figure(width: float, height: float) -> Any:
     try:
         from matplotlib.figure import Figure
@@ -28,4 +36,4 @@ def png_bytes(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["MissingFigureLibrary", "new_figure", "png_bytes"]
+__all__ = ["MissingFigureLibrary", "check_figure_library", "new_figure", "png_bytes"]

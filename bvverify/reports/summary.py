@@ -66,11 +66,17 @@ def slowest(data: Loaded, n: int) -> list[QueryResult]:
     return sorted(timed, key=lambda q: -q.seconds)[:n]  # type: ignore[operator]
 
 
+def crosscheck_kinds(data: Loaded) -> dict[str, int]:
+    """Queries per agreement kind of the cross-check files (each query once: its bvverify row)."""
+    c = Counter(q.extra.get("kind", "") for q in data.queries if q.kind == "crosscheck" and q.engine == "bvverify")
+    return dict(sorted(c.items(), key=lambda kv: -kv[1]))
+
+
 def radius_summary(data: Loaded) -> dict[str, int]:
     r = data.radii
     return {"samples": len(r), "exact": sum(x.exact and not x.misclassified for x in r),
             "gap": sum(not x.exact for x in r), "misclassified": sum(x.misclassified for x in r)}
 
 
-__all__ = ["EngineCounts", "by_engine", "query_label", "radius_summary", "series_name", "short", "slowest", "used_statuses",
-           "verdict_counts"]
+__all__ = ["EngineCounts", "by_engine", "crosscheck_kinds", "query_label", "radius_summary", "series_name", "short",
+           "slowest", "used_statuses", "verdict_counts"]

@@ -84,3 +84,28 @@ def run_instances_csv(folder: Path) -> Path:
                     "m__p3,m.bvq,p3.vnnlib,10,timeout,unknown,10.00,auto,timeout: the 10 s limit was reached\n"
                     "m__p4,m.bvq,p4.vnnlib,10,pending,,,,\n")
     return path
+
+
+CROSSCHECK_HEADER = ("key,source,network,query,eps,theirs,their_detail,their_witness,ours,our_seconds,our_reason,kind,"
+                     "evidence,second_path,second_detail")
+
+
+def crosscheck_csv(folder: Path, png: bytes | None = None) -> Path:
+    """A cross-check table (bvverify.crosscheck.run.FIELDS): agree, open-here, misclassified and one
+    'they say holds, here is a witness' with its evidence files."""
+    (folder / "evidence").mkdir(parents=True, exist_ok=True)
+    (folder / "evidence" / "t_P_3_4.witness.txt").write_text(witness_text([0.0] * 16, [1.0, 5.0]))
+    (folder / "evidence" / "t_P_3_4.json").write_text("{}")
+    evidence = "t_P_3_4.witness.txt t_P_3_4.json"
+    if png is not None:
+        (folder / "evidence" / "t_P_3_4.png").write_bytes(png)
+        evidence = "t_P_3_4.witness.txt t_P_3_4.png t_P_3_4.json"
+    path = folder / "crosscheck.csv"
+    path.write_text("\n".join([
+        CROSSCHECK_HEADER,
+        "t:P:#0@4,t,P,0,4,holds,Robust in 1 s,,holds,0.500,,agree,,,",
+        "t:P:#1@4,t,P,1,4,violated,Non-robust in 93 s,,unknown,10.005,timeout: the 10 s limit was reached,open-here,,,",
+        't:P:#2@4,t,P,2,4,none,NA,,misclassified,,"clean prediction 8, label 3",misclassified,,,',
+        f"t:P:#3@4,t,P,3,4,holds,Robust in 2 s,,violated,0.100,,they-holds-we-witness,{evidence},confirmed,torch",
+    ]) + "\n")
+    return path

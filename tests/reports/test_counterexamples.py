@@ -88,3 +88,15 @@ def test_verify_refuses_a_file_as_folder(tmp_path):
     p = subprocess.run([sys.executable, "-m", "bvverify", "verify", "digits-mlp", tmp_path / "none.vnnlib",
                         "--save-counterexamples", tmp_path / "f"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and "exists and is not a folder" in p.stderr
+
+
+def test_missing_matplotlib_is_said_before_solving(tmp_path, monkeypatch):
+    from bvverify.reports.counterexamples import check_ready
+    from bvverify.reports.mpl import MissingFigureLibrary
+    from tests.strategies import tiny_net
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    net = load_model("digits-mlp", None, None, None, None)
+    with pytest.raises(MissingFigureLibrary, match=r"pip install 'bvverify\[report\]'"):
+        check_ready(tmp_path / "cex", net)
+    check_ready(tmp_path / "cex2", tiny_net())  # not an image: no picture, no matplotlib needed

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bvverify.reports.readers import ReportInputError, read_all, read_results
-from tests.reports.fixtures import SUITE_HEADER, radius_json, robust_json, run_instances_csv, suite_csv
+from tests.reports.fixtures import SUITE_HEADER, crosscheck_csv, radius_json, robust_json, run_instances_csv, suite_csv
 
 
 def test_suite_csv_rows_statuses_and_witness(tmp_path):
@@ -55,6 +55,23 @@ def test_run_instances_summary(tmp_path):
     (tmp_path / "batch" / "m__p2.txt").unlink()
     with pytest.raises(ReportInputError, match=r"summary\.csv:3: column 1 \(name\): 'm__p2': its result file .* is missing"):
         read_results(tmp_path / "batch" / "summary.csv")
+
+
+def test_crosscheck_table_two_verdicts_per_query(tmp_path):
+    data = read_results(crosscheck_csv(tmp_path))
+    assert data.files[0][1] == "crosscheck"
+    got = [(q.engine, q.query, q.status, q.seconds, q.extra["kind"]) for q in data.queries]
+    assert got == [("published: t", "0", "holds", None, "agree"), ("bvverify", "0", "holds", 0.5, "agree"),
+                   ("published: t", "1", "violated", None, "open-here"), ("bvverify", "1", "timeout", 10.005, "open-here"),
+                   ("published: t", "2", "unknown", None, "misclassified"),
+                   ("bvverify", "2", "misclassified", None, "misclassified"),
+                   ("published: t", "3", "holds", None, "they-holds-we-witness"),
+                   ("bvverify", "3", "violated", 0.1, "they-holds-we-witness")]
+    ours = data.queries[-1]
+    assert ours.witness is not None and ours.witness.input == (0.0,) * 16 and data.queries[-2].witness is None
+    (tmp_path / "evidence" / "t_P_3_4.json").unlink()
+    with pytest.raises(ReportInputError, match=r"crosscheck\.csv:5: column 13 \(evidence\): 't_P_3_4\.json': no such file"):
+        read_results(tmp_path / "crosscheck.csv")
 
 
 def test_several_files_in_order(tmp_path):
@@ -136,7 +153,7 @@ def test_readers_follow_the_writers_columns(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    from bvverify.reports.formats_csv import BATCH_COLUMNS, SUITE_COLUMNS
+    from bvverify.reports.formats_csv import BATCH_COLUMNS, CROSSCHECK_COLUMNS, SUITE_COLUMNS
 
     spec = importlib.util.spec_from_file_location("suite_csv", Path(__file__).parents[2] / "scripts" / "bench" / "suite_csv.py")
     suite_csv_mod = importlib.util.module_from_spec(spec)
@@ -146,3 +163,5 @@ def test_readers_follow_the_writers_columns(tmp_path):
         assert set(SUITE_COLUMNS) <= set(suite_csv_mod.KEPT)
     batch = pytest.importorskip("bvverify.batch.summary")
     assert set(BATCH_COLUMNS) <= set(batch.COLUMNS)
+    crosscheck = pytest.importorskip("bvverify.crosscheck.run")
+    assert set(CROSSCHECK_COLUMNS) <= set(crosscheck.FIELDS)

@@ -81,3 +81,18 @@ def test_run_instances_report_names_files_not_paths(tmp_path):
     assert p.caption.startswith("m.bvq, p2.vnnlib, auto: predicted class 0")
     html = write_report(r, tmp_path / "out")["html"].read_text()
     assert f'title="{tmp_path}/specs/p3.vnnlib">p3.vnnlib</td>' in html  # the full path stays on hover
+
+
+def test_crosscheck_kinds_and_its_own_evidence_picture(tmp_path):
+    from tests.reports.fixtures import crosscheck_csv
+
+    r = build_report([crosscheck_csv(tmp_path / "a")])
+    assert r.kinds == {"agree": 1, "open-here": 1, "misclassified": 1, "they-holds-we-witness": 1}
+    assert [c.engine for c in r.counts] == ["published: t", "bvverify"]
+    (p,) = r.pictures  # no PNG among the evidence: drawn from the witness file (a 4x4 image)
+    assert "[they-holds-we-witness]" in p.caption and p.png.startswith(PNG)
+    mark = PNG + b"their own picture"
+    (p,) = build_report([crosscheck_csv(tmp_path / "b", png=mark)]).pictures
+    assert p.png == mark and p.caption == "P, sample 3, eps 4: they-holds-we-witness (bvverify's witness)"
+    html = write_report(build_report([crosscheck_csv(tmp_path / "c")]), tmp_path / "out")["html"].read_text()
+    assert "Cross-check: their verdicts against ours" in html and "<td class=\"l\">they-holds-we-witness</td>" in html
