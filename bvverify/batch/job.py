@@ -73,6 +73,12 @@ def run_job(job: Job) -> JobResult:
         return _error(job, f"internal error (a bug in bvverify): {e}", t0)
     except BvverifyError as e:
         return _error(job, str(e), t0)
+    except AssertionError as e:
+        if "daemonic" in str(e):  # multiprocessing's refusal inside a daemonic dask worker: a setup problem
+            return _error(job, f"{job.options.label} solves in a child process, and this dask worker is a daemonic "
+                          "process, which cannot start one: start the workers with "
+                          "DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/batch.md)", t0)
+        return _error(job, f"internal error (a bug in bvverify): {type(e).__name__}: {e}", t0)
     except Exception as e:  # one instance's bug must not end the batch; its message is kept
         return _error(job, f"internal error (a bug in bvverify): {type(e).__name__}: {e}", t0)
 

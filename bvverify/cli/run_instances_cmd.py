@@ -94,11 +94,12 @@ def run_instances(
 
 
 def _tally(c: dict[str, int]) -> str:
-    return " ".join(f"{k} {v}" for k, v in c.items() if k != "pending")
+    """The counts so far, the words that occurred only (the bar fits 80 columns)."""
+    return " ".join(f"{k} {v}" for k, v in c.items() if k != "pending" and v) or "-"
 
 
 def _progress_bar(show: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
+    return Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
                     TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=shared.err, disable=not show,
                     transient=False)
 

@@ -83,3 +83,21 @@ def test_killed_worker_loses_only_its_instance_which_is_retried(tmp_path):
     assert killed, "the worker running the long instance was not found"
     assert results["long"][0] == "timeout"  # retried on another worker, decided as it would be
     assert sorted(w for w, _ in (results[j.name] for j in jobs)) == ["sat", "unsat"]
+
+
+@pytest.mark.slow
+def test_existing_scheduler_and_a_daemonic_worker_named(tmp_path):
+    """--scheduler: the jobs run on a cluster started elsewhere; on dask's default daemonic workers a
+    solver that forks its child is an error that says how to start the workers."""
+    import dask
+    import distributed
+
+    jobs = make_jobs(read_instances(write_csv(tmp_path, QUICK[:2])), EngineOptions())
+    forking = Job("highs", str(MODELS / "digits_cnn.bvq"), str(SPECS / "digits_cnn_img3_eps0.06.vnnlib"), 1.0,
+                  EngineOptions("ilp", solver="highs"))
+    with dask.config.set({"distributed.worker.daemon": True}):
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+            got = {job.name: res for job, res in run_jobs([*jobs, forking], scheduler=cluster.scheduler_address)}
+    assert [got[j.name].word for j in jobs] == ["unsat", "sat"]
+    assert got["highs"].word == "error"
+    assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in got["highs"].message
