@@ -117,11 +117,11 @@ class Builders:
         return scope(node) if node.scopeName() else (self.owner(node) or scope(node))
 
     def layer(self, node: Any, default: str) -> str:
-        """The IR name base of a node: its module's name (``fc1``), else ``default``."""
+        """The IR name base of a node: its module's name (``fc1``; the path ``blocks.0.conv.0``
+        of a saved model's weights), else ``default``."""
         if node.scopeName():
             return scope(node).split(".")[-1] or default
-        own = self.owner(node)
-        return own.split(".")[-1] if own else default
+        return self.owner(node) or default
 
     # -- helpers ---------------------------------------------------------
     def fresh(self, base: str) -> str:

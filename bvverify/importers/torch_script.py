@@ -125,7 +125,8 @@ class _Walker(Builders):
                 self.env[o] = v
         elif kind == "aten::size":
             dim = self.const(ins[1]) if len(ins) > 1 else None
-            self.env[outs[0]] = BATCH if dim == 0 else (self.sym_shape(ins[0], node)[dim - 1] if dim else None)
+            full = [BATCH, *self.shape_of(ins[0], node)] if dim else None
+            self.env[outs[0]] = BATCH if dim == 0 else (full[dim] if full is not None else None)  # x.size(-1) too
         elif kind in ("prim::NumToTensor", "aten::Int", "aten::ScalarImplicit"):
             self.env[outs[0]] = self.env.get(ins[0])
         elif kind in ("aten::contiguous", "aten::detach", "aten::clone") or (

@@ -254,6 +254,51 @@ def test_scripted_model_with_a_constant_branch_loads(tmp_path):
     _agrees_with_torch(net, path)
 
 
+class Residual(nn.Module):
+    """The static quantization tutorial's block: an ``if`` on a module flag, a FloatFunctional add."""
+
+    def __init__(self, use_res: bool):
+        super().__init__()
+        self.use_res = use_res
+        self.conv = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+        self.skip_add = torch.ao.nn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        if self.use_res:
+            return self.skip_add.add(x, self.conv(x))
+        return self.conv(x)
+
+
+class TutorialNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+        self.blocks = nn.Sequential(Residual(True), Residual(False))
+        self.fc = nn.Linear(4 * 16, 3)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.blocks(self.stem(self.quant(x)))
+        x = x.reshape(x.shape[0], -1)
+        return self.dequant(self.fc(x))
+
+
+def test_scripted_tutorial_style_convnet_loads_and_agrees(tmp_path):
+    model = TutorialNet().eval()
+    for name in ("stem", "blocks.0.conv", "blocks.1.conv"):
+        parts = ["0", "1"] if name == "stem" else ["0", "1", "2"]
+        torch.ao.quantization.fuse_modules(model, [[f"{name}.{p}" for p in parts]], inplace=True)
+    q = _quantized(model)
+    path = _save(q, tmp_path / "m.pt", "script")
+    net = bvverify.load(path, input_shape=SHAPE, engine=ENGINE)
+    assert any(isinstance(n, ops.Add) for n in net.nodes)
+    names = [n.name for n in net.nodes]
+    assert {"stem.0", "blocks.0.conv.0", "blocks.1.conv.0", "fc"} <= set(names), names
+    assert not any("<top level>" in n for n in names)
+    _agrees_with_torch(net, path, n=300)  # one sample per torch call (the add's scalar tail): keep it small
+
+
 # -- 3. what the file is ------------------------------------------------------------
 def test_torch_save_state_dict_is_named_as_such(tmp_path):
     path = tmp_path / "ckpt.pt"
