@@ -8,6 +8,9 @@ including exact ties of the (folded) input quantizer.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -329,3 +332,56 @@ def test_saved_models_name_layers_by_module(tmp_path, how):
     names = [n.name for n in net.nodes]
     assert names == ["input.reshape", "fc1.acc", "fc1", "relu", "fc2.acc", "fc2"], names
     assert not any("<top level>" in str(p) for p in net.meta["torch_probes"] if "quantized::linear" in str(p))
+
+
+# -- the model: a torch PTQ mnistfc whose forward starts with a reshape --------
+BENCH = Path(os.environ.get("BVVERIFY_BENCHMARKS") or Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks")
+MNISTFC = BENCH / "vnncomp2021_mnistfc" / "mnist-net_256x2.onnx"
+MNIST_CSV = BENCH / "eran" / "mnist_test.csv"
+
+
+class MnistFc(nn.Module):
+    def __init__(self, weights, normalise: bool = False):
+        super().__init__()
+        self.normalise = normalise
+        self.quant, self.dequant = torch.ao.quantization.QuantStub(), torch.ao.quantization.DeQuantStub()
+        self.fc1, self.fc2, self.fc3 = (nn.Linear(w.shape[1], w.shape[0]) for w, _ in weights)
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
+        for fc, (w, b) in zip((self.fc1, self.fc2, self.fc3), weights):
+            fc.weight.data, fc.bias.data = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
+
+    def forward(self, x):
+        x = x.reshape(x.shape[0], -1)
+        if self.normalise:
+            x = (x - 0.1307) / 0.3081
+        x = self.quant(x)
+        x = self.relu2(self.fc2(self.relu1(self.fc1(x))))
+        return self.dequant(self.fc3(x))
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_mnistfc_ptq_with_reshape_first(tmp_path, normalise):
+    if not (MNISTFC.exists() and MNIST_CSV.exists()):
+        pytest.skip(f"benchmark data absent ({BENCH})")
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(MNISTFC)).graph.initializer}
+    weights = [(inits[f"layers.{i}.weight"], inits[f"layers.{i}.bias"]) for i in (0, 2, 4)]
+    data = np.loadtxt(MNIST_CSV, delimiter=",", max_rows=200)
+    x = (data[:, 1:] / 255).astype(np.float32).reshape(-1, 784, 1)  # the ONNX model's input [N, 784, 1]
+    model = MnistFc(weights, normalise).eval()
+    model.qconfig = torch.ao.quantization.get_default_qconfig(ENGINE)
+    prepared = torch.ao.quantization.prepare(model)
+    prepared(torch.from_numpy(x))
+    path = tmp_path / "mnistfc.pt"
+    with torch.no_grad():
+        torch.jit.save(torch.jit.trace(torch.ao.quantization.convert(prepared), torch.from_numpy(x[:1])), str(path))
+    if normalise:
+        with pytest.raises(UnsupportedOpError, match=r"\(x - 0.1307\) / 0.3081 .*cannot be folded exactly"):
+            bvverify.load(path, input_shape=(784, 1), engine=ENGINE)
+        return
+    net = bvverify.load(path, input_shape=(784, 1), engine=ENGINE)  # the import's self-check ran
+    assert [n.name for n in net.nodes if isinstance(n, ops.Requantize)] == ["fc1", "fc2", "fc3"]
+    values, _ = run_module(load_module(path, ENGINE), ENGINE, x)
+    assert np.array_equal(net.dequantize(net.evaluate(x)), values)
