@@ -1,15 +1,18 @@
 """``bvverify robust``: local robustness around data samples.
 
 Every decided query is appended to a JSON-lines log as it is decided (``--log``, default
-``.bvverify-runs/robust-MODEL-HASH.jsonl`` in the current folder, the hash of what the run asks:
-model, data, units, label, engine options, timeout), so Ctrl-C loses only the query it
-interrupts, which is not recorded; the same command with ``--resume`` skips what the log holds.
+``robust-MODEL-HASH.jsonl`` in ``$BVVERIFY_RUNS_DIR``, else ``$XDG_CACHE_HOME/bvverify/runs``, else
+``~/.cache/bvverify/runs``; the hash of what the run asks: the model and data files (path and
+sha256), units, label, engine options, timeout), so Ctrl-C loses only the query it interrupts,
+which is not recorded; the same command with ``--resume`` skips what the log holds. The files'
+sha256 are in the log's header: a model retrained in place is a different run, never resumed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -49,8 +52,9 @@ def robust(
     bits: int | None = shared.BitsOpt,
     input_bits: int | None = shared.InBitsOpt,
     log: Path | None = typer.Option(None, "--log", help="JSON-lines file that keeps every decided query as it is "
-                                    "decided (default: .bvverify-runs/robust-MODEL-HASH.jsonl here, named after the "
-                                    "run's model, data and options). Without --resume it is started anew."),
+                                    "decided (default: robust-MODEL-HASH.jsonl in $BVVERIFY_RUNS_DIR or ~/.cache/bvverify/runs, "
+                                    "named after the run's model and data files and options). Without --resume it is "
+                                    "started anew."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run kept in the log (the same command and "
                                 "options): queries it holds are not decided again."),
     as_json: bool = shared.JsonOpt,
@@ -59,6 +63,7 @@ def robust(
     counts) constant on the L-infinity ball? One exact query per sample and radius. Ctrl-C stops
     cleanly (exit 130): decided queries are kept in the log, and --resume continues."""
     from bvverify.batch.atomic import interrupts_deferred
+    from bvverify.bundled import resolve_model
     from bvverify.properties.robustness import DataError, argmax_lowest, robustness_property
 
     shared.check_timeout(timeout)
@@ -81,7 +86,9 @@ def robust(
     indices = shared.parse_indices(index, len(xs))
     if result_file is not None and len(indices) * len(radii) != 1:
         shared.fail("--result-file needs exactly one query (one --index and one --eps)")
-    header = {"command": "robust", "model": model, "data": src, "data_scale": data_scale, "eps_unit": eps_unit,
+    header = {"command": "robust", "model": model, **_file_identity("model", resolve_model(model)),
+              **(_file_identity("data", Path(data)) if data is not None else {}), "data": src, "data_scale": data_scale,
+              "eps_unit": eps_unit,
               "clip": list(clip_range) if clip_range else None, "label": label, "target_class": target_class,
               "options": asdict(options), "timeout": timeout, "target": net.meta.get("target")}
     qlog = _open_log(log, header, resume, model)
@@ -155,10 +162,26 @@ def robust(
 INTERRUPTED_EXIT = 130  # the shell's code for a run ended by Ctrl-C
 
 
+def runs_dir() -> Path:
+    """Where default logs go: ``$BVVERIFY_RUNS_DIR``, else the user's cache folder."""
+    if os.environ.get("BVVERIFY_RUNS_DIR"):
+        return Path(os.environ["BVVERIFY_RUNS_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "bvverify" / "runs"
+
+
 def default_log(model: str, header: dict[str, Any]) -> Path:
-    """``.bvverify-runs/robust-MODEL-HASH.jsonl``: the same question asked again finds its log."""
-    digest = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:10]
-    return Path(".bvverify-runs") / f"robust-{Path(model).stem}-{digest}.jsonl"
+    """``RUNS/robust-MODEL-HASH.jsonl``: the same question asked again finds its log."""
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:12]
+    return runs_dir() / f"robust-{Path(model).stem}-{digest}.jsonl"
+
+
+def _file_identity(what: str, path: Path) -> dict[str, Any]:
+    """The file's absolute path and content hash (a file changed in place is another run)."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as e:
+        shared.fail(f"{path}: cannot read ({e.strerror or e})")
+    return {f"{what}_file": str(path.resolve()), f"{what}_sha256": digest}
 
 
 def _open_log(log: Path | None, header: dict[str, Any], resume: bool, model: str) -> Any:

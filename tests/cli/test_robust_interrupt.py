@@ -5,10 +5,12 @@ ends with what an uninterrupted run gives."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,14 @@ QUERY = ["digits-cnn", "--index", "1,4", "--eps", "0.04", "--eps-unit", "float",
          "--json"]
 
 
+def env_for(folder):
+    """Default logs go to ``folder/runs`` (not the user's cache)."""
+    return {**os.environ, "BVVERIFY_RUNS_DIR": str(folder / "runs")}
+
+
 def bvverify(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "bvverify", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "bvverify", *args], capture_output=True, text=True, timeout=600, cwd=cwd,
+                          env=env_for(cwd))
 
 
 def records(log):
@@ -28,12 +36,12 @@ def records(log):
 
 def interrupt_in_second_query(run_dir):
     """robust QUERY in ``run_dir``, SIGINT once the first query is logged; (process, log, seconds to exit)."""
-    p = subprocess.Popen([sys.executable, "-m", "bvverify", "robust", *QUERY], cwd=run_dir,
+    p = subprocess.Popen([sys.executable, "-m", "bvverify", "robust", *QUERY], cwd=run_dir, env=env_for(run_dir),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     logs = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and p.poll() is None:
-        logs = list((run_dir / ".bvverify-runs").glob("robust-digits-cnn-*.jsonl"))
+        logs = list((run_dir / "runs").glob("robust-digits-cnn-*.jsonl"))
         if logs and len(logs[0].read_text().splitlines()) >= 2:  # the header and image 1
             break
         time.sleep(0.05)
@@ -90,3 +98,30 @@ def test_resume_of_another_run_is_refused(tmp_path):
     assert again.returncode == 0, again.stderr
     assert [r["index"] for r in json.loads(again.stdout)["results"]] == [0, 1]
     assert [r["index"] for r in records(log)] == [0, 1]  # image 0 was not decided twice
+
+
+def test_a_model_changed_in_place_is_another_run(tmp_path):
+    import bvverify
+
+    model = tmp_path / "m.bvq"
+    net = bvverify.load(Path(bvverify.__file__).parent / "models" / "digits_mlp.bvq")
+    net.save(model)
+    data = Path(bvverify.__file__).parent / "models" / "digits_test.npz"
+    args = ["robust", str(model), "--data", str(data), "--index", "0", "--eps", "1", "--json"]
+    assert bvverify_run(args, tmp_path).returncode == 0
+    net.meta["note"] = "retrained"  # same path, other content
+    net.save(model)
+    p = bvverify_run([*args, "--resume"], tmp_path)  # the default log is named after the content: a new one
+    assert p.returncode == 0, p.stderr
+    assert "no log" in p.stderr
+    assert len(list((tmp_path / "runs").glob("robust-m-*.jsonl"))) == 2
+    log = tmp_path / "log.jsonl"
+    assert bvverify_run([*args, "--log", str(log)], tmp_path).returncode == 0
+    net.meta["note"] = "again"
+    net.save(model)
+    p = bvverify_run([*args, "--log", str(log), "--resume"], tmp_path)
+    assert p.returncode == 2 and "field model_sha256" in p.stderr
+
+
+def bvverify_run(args, cwd):
+    return bvverify(*args, cwd=cwd)
