@@ -29,7 +29,7 @@ DECIDED_WORDS = WORDS[:4]  # a result with one of these is finished; an error is
 class Job:
     """What a worker needs to decide one instance. ``threads`` caps the solver's threads
     (``None``: the solver's default); ``origin`` (e.g. ``instances.csv, line 4``) starts every
-    error message of the instance."""
+    error message of the instance; ``content`` identifies the files' content for resuming."""
 
     name: str
     model: str
@@ -38,10 +38,13 @@ class Job:
     options: EngineOptions = field(default_factory=EngineOptions)
     threads: int | None = 1
     origin: str = ""
+    content: str = ""  # sha256 of the model and property files (see store.make_jobs)
 
     def key(self) -> dict[str, Any]:
-        """What makes a stored result this job's: a result stored under another key is stale."""
-        return {"model": self.model, "property": self.prop, "timeout": self.timeout, "options": asdict(self.options)}
+        """What makes a stored result this job's: a result stored under another key is stale (a
+        model retrained in place has other content: its old verdicts are not reused)."""
+        return {"model": self.model, "property": self.prop, "timeout": self.timeout, "options": asdict(self.options),
+                "content": self.content}
 
 
 @dataclass

@@ -4,11 +4,12 @@
 The JSON is written first and the result file last, each atomically, so a ``NAME.txt`` that
 exists is whole and has its details beside it. An instance is *finished* when its result file
 holds a verdict word (``error`` is run again on resume) and its JSON's key matches the job (a
-result of another timeout or engine is stale and run again).
+result of another timeout, engine, or model or property content is stale and run again).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -46,7 +47,23 @@ def job_names(instances: Iterable[Instance]) -> list[str]:
 
 
 def make_jobs(instances: list[Instance], options: EngineOptions, threads: int | None = 1) -> list[Job]:
-    return [Job(n, i.model, i.prop, i.timeout, options, threads, i.origin) for n, i in zip(job_names(instances), instances)]
+    """A job per instance, named by :func:`job_names`, with the sha256 of its files' content."""
+    digests: dict[str, str] = {}
+    return [Job(n, i.model, i.prop, i.timeout, options, threads, i.origin,
+                _digest(digests, i.model, True) + ":" + _digest(digests, i.prop, False))
+            for n, i in zip(job_names(instances), instances)]
+
+
+def _digest(seen: dict[str, str], path: str, model: bool) -> str:
+    """sha256 of a file (each read once), ``missing`` when it cannot be read (the job reports why)."""
+    if path not in seen:
+        from bvverify.bundled import resolve_model
+
+        try:
+            seen[path] = hashlib.sha256((resolve_model(path) if model else Path(path)).read_bytes()).hexdigest()
+        except OSError:
+            seen[path] = "missing"
+    return seen[path]
 
 
 def finished(folder: Path, job: Job) -> JobResult | None:

@@ -101,3 +101,19 @@ def test_query_log_resume_torn_line_and_other_run(tmp_path):
     with pytest.raises(QueryLogError, match="field timeout"):
         QueryLog.start(p, {"model": "m", "timeout": 2.0}, resume=True)
     assert QueryLog.start(p, {"model": "m", "timeout": 2.0}, resume=False).previous == []
+
+
+def test_a_model_changed_in_place_is_run_again(tmp_path):
+    from bvverify.batch.store import make_jobs
+
+    model, prop = tmp_path / "m.bvq", tmp_path / "p.vnnlib"
+    model.write_bytes(b"v1")
+    prop.write_text("(assert true)")
+    rows = [Instance(str(model), str(prop), 5.0, 1)]
+    folder = open_results_dir(tmp_path / "out")
+    job = make_jobs(rows, EngineOptions())[0]
+    save(folder, job, JobResult(job.name, "unsat", "holds", 1.0, "auto", text="unsat\n"))
+    assert finished(folder, make_jobs(rows, EngineOptions())[0]) is not None
+    model.write_bytes(b"v2")  # retrained in place: the old holds is not reused
+    assert finished(folder, make_jobs(rows, EngineOptions())[0]) is None
+    assert make_jobs([Instance(str(tmp_path / "gone.bvq"), str(prop), 5.0, 1)], EngineOptions())[0].content.startswith("missing:")
