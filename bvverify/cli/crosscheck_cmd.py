@@ -73,14 +73,14 @@ def crosscheck(
     """Replay each query's counterexample, decide the query with the default engine (auto), and table the
     agreement; every contradiction is written with its evidence and re-checked on an independent path.
     Exit code 0: no contradiction; 1: contradictions found; 70: the second path refuted one (a bug)."""
-    from bvverify.crosscheck.claims import select
+    from bvverify.crosscheck.claims import select, select_notes
     from bvverify.crosscheck.classify import CONTRADICTIONS, KINDS, MEANING
     from bvverify.crosscheck.run import CSV_NAME, Runner, run, table
     from bvverify.errors import INTERNAL_EXIT
 
     shared.check_timeout(timeout)
     claims, notes = claims_of(results, benchmarks, model, prop, data)
-    claims = select(claims, only, limit)
+    claims, notes = select(claims, only, limit), select_notes(notes, only)
     if not claims:
         shared.fail(f"{results}: no query to check" + (f" matches --only {only}" if only else ""))
     runner = Runner(out, timeout, shared.engine_options("auto", seed=seed))

@@ -42,12 +42,22 @@ class Claim:
         return f"{self.source}:{self.network}:#{self.query}@{self.eps}"
 
 
+def parts_of(only: str | None) -> list[str]:
+    return [p.strip() for p in (only or "").split(",") if p.strip()]
+
+
 def select(claims: list[Claim], only: str | None, limit: int | None) -> list[Claim]:
     """``--only A,B``: claims whose key contains any of the parts; ``--limit N``: the first N of those."""
     if only:
-        parts = [p.strip() for p in only.split(",") if p.strip()]
-        claims = [c for c in claims if any(p in c.key for p in parts)]
+        claims = [c for c in claims if any(p in c.key for p in parts_of(only))]
     return claims if limit is None else claims[:limit]
 
 
-__all__ = ["DECIDED", "Claim", "CrosscheckDataError", "select"]
+def select_notes(notes: list[str], only: str | None) -> list[str]:
+    """The notes (each starting with a key prefix such as ``qvip-t3-r6:P1-8:``) about what ``--only`` asks for."""
+    if not only:
+        return notes
+    return [n for n in notes if any(p in n.split(" ", 1)[0] or n.split(" ", 1)[0] in p for p in parts_of(only))]
+
+
+__all__ = ["DECIDED", "Claim", "CrosscheckDataError", "parts_of", "select", "select_notes"]

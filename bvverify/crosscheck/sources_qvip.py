@@ -148,7 +148,7 @@ def _claim(source: str, network: str, model: Path, images: Images, rel: str, sam
            detail: str, notes: list[str]) -> Claim | None:
     img = images.get(rel, sample)
     if img is None:
-        notes.append(f"{source} {network} #{sample}: no image in {rel}, not checked")
+        notes.append(f"{source}:{network}:#{sample}@{eps}: no image in {rel}, not checked")
         return None
     v = verdict if verdict in ("holds", "violated") else "none"
     return Claim(source, network, str(model), str(sample), str(eps), v, detail, x=img[0], label=img[1])
@@ -156,7 +156,8 @@ def _claim(source: str, network: str, model: Path, images: Images, rel: str, sam
 
 def _long_claims(bench: Path, path: Path, images: Images, notes: list[str]) -> list[Claim]:
     out: list[Claim] = []
-    missing: dict[str, int] = defaultdict(int)
+    unpublished: dict[str, int] = defaultdict(int)
+    no_image: dict[str, int] = defaultdict(int)
     for line, r in enumerate(rows(path), start=2):
         if not all(c in r for c in LONG_COLUMNS):
             raise CrosscheckDataError(f"{path}, line {line}: expected the columns {', '.join(LONG_COLUMNS)}")
@@ -165,20 +166,19 @@ def _long_claims(bench: Path, path: Path, images: Images, notes: list[str]) -> l
         eps, sample = int(float(r["radius"])), int(r["sample_id"])
         source = "qvip-t2" if r["source"] == TABLE2 else f"qvip-t3-r{eps}"
         if not (bench / r["h5_file"]).is_file():
-            missing[f"{source} {r['network']}"] += 1
-            continue
-        secs = seconds(r.get("qvip_time_s", ""))
-        detail = f"QVIP {r['result']}" + (f" in {secs:.3g} s" if secs is not None else "")
-        rel = MNIST_IMAGES if r["dataset"] == "mnist" else FASHION_IMAGES
-        if sample >= 500:
-            missing[f"{source} {r['network']} (no image: index >= 500)"] += 1
-            continue
-        c = _claim(source, r["network"], bench / r["h5_file"], images, rel, sample, eps,
-                   word(QVIP_WORDS, r["result"], path, line), detail, notes)
-        if c is not None:
-            out.append(c)
-    notes += [f"{k}: {n} queries not checked (network file {'not published' if 'image' not in k else 'present'})"
-              for k, n in sorted(missing.items())]
+            unpublished[f"{source}:{r['network']}:"] += 1
+        elif sample >= 500:
+            no_image[f"{source}:{r['network']}:"] += 1
+        else:
+            secs = seconds(r.get("qvip_time_s", ""))
+            detail = f"QVIP {r['result']}" + (f" in {secs:.3g} s" if secs is not None else "")
+            rel = MNIST_IMAGES if r["dataset"] == "mnist" else FASHION_IMAGES
+            c = _claim(source, r["network"], bench / r["h5_file"], images, rel, sample, eps,
+                       word(QVIP_WORDS, r["result"], path, line), detail, notes)
+            if c is not None:
+                out.append(c)
+    notes += [f"{k} {n} queries not checked: network file not published" for k, n in sorted(unpublished.items())]
+    notes += [f"{k} {n} queries not checked: no image (MNIST test index >= 500)" for k, n in sorted(no_image.items())]
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bvverify.crosscheck.claims import Claim, CrosscheckDataError, select
+from bvverify.crosscheck.claims import Claim, CrosscheckDataError, select, select_notes
 from bvverify.crosscheck.sources_plain import is_vnncomp_result, plain_claims, read_vnncomp_result
 from bvverify.crosscheck.sources_qvip import qvip_claims, table3
 from tests.crosscheck.conftest import shared_benchmarks
@@ -21,8 +21,9 @@ def test_qvip_and_aaai_claims(tiny_bench: Path) -> None:
     assert [c.verdict for c in claims] == ["holds", "violated", "none", "holds", "none", "holds"]
     assert claims[1].x is not None and claims[1].x.shape == (784,)
     assert claims[1].detail == "QVIP Non-robust in 2.5 s"
-    assert any("P1-6" in n and "not published" in n for n in notes)  # the UNKNOWN Table 3 network
-    assert any("index >= 500" in n for n in notes)
+    assert notes == ["qvip-t3-r4:P1-6: 1 queries not checked: network file not published",
+                     "qvip-t3-r6:P1-8: 1 queries not checked: no image (MNIST test index >= 500)"]
+    assert select_notes(notes, "qvip-t3-r6:,aaai21:") == notes[1:] and select_notes(notes, "P1-6") == notes[:1]
 
 
 def test_a_bad_result_word_names_file_and_line(tiny_bench: Path) -> None:
