@@ -153,17 +153,17 @@ class Runner:
         row.update(second_path=second.status, second_detail=second.detail)
         centre = np.asarray(c.x if c.x is not None else (prop.lo + prop.hi) / 2, dtype=np.float64)
         shape = (1, *m.net.input.shape)
-        outs = [m.net.evaluate((v.astype(np.int64) if m.net.integer_input else v).reshape(shape))[0].ravel()
-                for v in (centre, witness)] if witness is not None else []
+        outs = [m.net.evaluate((a.astype(np.int64) if m.net.integer_input else a).reshape(shape))[0].ravel()
+                for a in (centre, witness)] if witness is not None else []
         if witness is not None and write_png(named(base, ".png"), centre.reshape(m.net.input.shape), witness,
                                              f"{c.key}: {kinds.MEANING[kind]}", c.label, outs[0], outs[1]):
             files.append(named(base, ".png").name)
         from bvverify.engines.results import verdict_doc
 
         write_json(named(base, ".json"), {"claim": c.key, "kind": kind, "meaning": kinds.MEANING[kind],
-                                               "theirs": c.verdict, "their_detail": c.detail,
-                                               "their_witness": row["their_witness"], "ours": verdict_doc(v),
-                                               "second_path": second.status, "second_detail": second.detail})
+                                          "theirs": c.verdict, "their_detail": c.detail,
+                                          "their_witness": row["their_witness"], "ours": verdict_doc(v),
+                                          "second_path": second.status, "second_detail": second.detail})
         files.append(named(base, ".json").name)
         row["evidence"] = " ".join(files)
 
