@@ -1,7 +1,8 @@
 """Quantize the VNN-COMP 2021 mnistfc float ONNX networks with onnxruntime, import them, check and verify.
 
     python scripts/bench/quantize_mnistfc_onnx.py [--benchmarks DIR] [--out OUTDIR] [--networks 256x2,256x4,256x6]
-        [--formats qdq,qoperator] [--activations u8] [--calibration 500] [--check 1000] [--properties 3] [--timeout 60]
+        [--formats qdq,qoperator] [--activations u8] [--calibration 500]
+        [--check 1000] [--properties 3] [--eps 0.05] [--timeout 60]
 
 Why: a user with an ONNX classifier quantizes it with ``onnxruntime.quantization.quantize_static``
 and deploys it on onnxruntime; bvverify should import that file, compute onnxruntime's integers
@@ -93,11 +94,12 @@ def check_inputs(images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(parts)[:n]
 
 
-def properties(bench: Path, network: str, k: int) -> list[Path]:
+def properties(bench: Path, network: str, k: int, eps: str | None = None) -> list[Path]:
     out = []
     with open(bench / FOLDER / "mnistfc_instances.csv") as f:
         for row in csv.reader(f):
-            if row and row[0].strip() == f"mnist-net_{network}.onnx":
+            if row and row[0].strip() == f"mnist-net_{network}.onnx" and (
+                    eps is None or row[1].strip().endswith(f"_{eps}.vnnlib")):
                 out.append(bench / FOLDER / row[1].strip())
     return out[:k]
 
@@ -113,7 +115,8 @@ def verify(model: Path, prop: Path, timeout: float) -> dict:
                 "error": p.stderr.strip().splitlines()[-1:] }
     cex = doc.get("counterexample") or {}
     return {"property": prop.name, "status": doc["status"], "seconds": round(doc["seconds"], 2),
-            "decided_by": doc.get("stats", {}).get("decided_by"), "replayed_by": cex.get("replayed_by")}
+            "decided_by": doc.get("stats", {}).get("decided_by"), "replayed_by": cex.get("replayed_by"),
+            "reason": doc.get("reason", "")}
 
 
 def main() -> int:
@@ -127,6 +130,7 @@ def main() -> int:
     ap.add_argument("--check", type=int, default=1000)
     ap.add_argument("--properties", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--eps", default=None, help="only the properties of this radius (0.03 or 0.05)")
     args = ap.parse_args()
     if not (args.benchmarks / FOLDER).is_dir():
         print(f"no {FOLDER} under {args.benchmarks} (give --benchmarks)", file=sys.stderr)
@@ -164,7 +168,7 @@ def main() -> int:
                 a, b = net.evaluate(x), onnx_runtime(dst, net)(x)
                 row.update(compared=int(a.size), mismatches=int((a != b).sum()))
                 row["verify"] = [verify(dst, p, args.timeout) for p in properties(args.benchmarks, net_name,
-                                                                                    args.properties)]
+                                                                                    args.properties, args.eps)]
                 report.append(row)
                 for i, v in enumerate(row["verify"] or [{}]):
                     head = (f"| {net_name} | {fmt} | {act} | OK | {row['compared']} | {row['mismatches']} " if i == 0
