@@ -57,7 +57,7 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
     from bvverify.importers.onnx_model import is_onnx, load_onnx
 
     if is_onnx(p):
-        return load_onnx(p)
+        return load_onnx(p, target)
     raise ModelFormatError(f"{p}: unrecognised model format (expected a bvverify model, TorchScript zip, Keras h5 or ONNX)")
 
 

@@ -98,8 +98,10 @@ def output_code_range(model: Any) -> tuple[int, int] | None:
     return ranges.get(inits.get(last[0].input[2], TensorProto.UINT8))
 
 
-def load_onnx(path: str | Path) -> QNetwork:
-    """Import an int8 / uint8 ONNX file (QOperator or QDQ form) exactly as onnxruntime computes it."""
+def load_onnx(path: str | Path, target: str | None = None) -> QNetwork:
+    """Import an int8 / uint8 ONNX file (QOperator or QDQ form) exactly as onnxruntime computes it on
+    this host (``target``: only ``host`` or this host's own name; onnxruntime has no switch to run
+    another CPU's kernels, so no other target can be measured or replayed)."""
     from bvverify.importers.onnx_qoperator import Walk
     from bvverify.importers.onnx_target import ort_target
 
@@ -113,8 +115,11 @@ def load_onnx(path: str | Path) -> QNetwork:
         raise ModelFormatError(f"{p}: the graph has {len(raw.graph.output)} outputs; bvverify takes one output tensor")
     model = optimized(p)
     net = Walk(str(p), model).run(output_code_range(raw))
-    target, note = ort_target()
+    host_target, note = ort_target()
+    if target is not None and target.strip().lower() not in ("", "host", host_target):
+        raise ModelFormatError(f"{p}: an ONNX model is imported for onnxruntime on this host ({host_target}); "
+                               f"target {target} is not supported (drop --target)")
     net.meta.update(source="onnx", format="onnx " + ("QDQ" if "QuantizeLinear" in kinds and not kinds & {
-        "QLinearMatMul", "QLinearConv", "QGemm"} else "QOperator"), runtime="onnxruntime", target=target,
+        "QLinearMatMul", "QLinearConv", "QGemm"} else "QOperator"), runtime="onnxruntime", target=host_target,
         onnxruntime=_modules()[1].__version__, notes=[note])
     return net

@@ -131,3 +131,11 @@ def test_detected_by_content_without_the_extension(tmp_path: Path) -> None:
     assert net.meta["runtime"] == "onnxruntime" and net.meta["target"]
     x = rng.normal(size=(5, 5)).astype(np.float32)
     assert np.array_equal(net.evaluate(x), load(q).evaluate(x))
+
+
+def test_other_targets_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    q = quantize(float_mlp(tmp_path / "f.onnx", [5, 4], seed=5), tmp_path / "q.onnx", rng.normal(size=(16, 5)))
+    assert load(q, target="host").meta["target"] == load(q).meta["target"]
+    with pytest.raises(ModelFormatError, match="target avx2 is not supported"):
+        load(q, target="avx2")
