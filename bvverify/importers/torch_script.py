@@ -86,8 +86,10 @@ class _Walker(Builders):
         """The unbatched input shape: given, or recorded by the trace."""
         if self.input_shape is not None:
             return tuple(self.input_shape)
-        t = self.input_value.type()
-        sizes = t.sizes() if hasattr(t, "sizes") else None
+        try:
+            sizes = self.input_value.type().sizes()
+        except (AttributeError, RuntimeError):  # a scripted graph's input has no recorded sizes
+            return None
         return tuple(sizes[1:]) if sizes and None not in sizes else None
 
     def visit(self, node: Any) -> None:
