@@ -32,6 +32,8 @@ LAYERS: dict[str, int] = {
     "bundled": 8,  # the CLI's bundled model names and images
     "__main__": 8,
     "crosscheck": 8,  # bvverify crosscheck: the CLI command imports it, it imports no CLI
+    "reports": 8,  # bvverify report and saved counterexamples: the CLI and crosscheck import it
+    "vnnlib_standard": 8,  # the VNN-LIB 2.0 solver command line: the CLI imports it
     "testing": 9,  # users' test helpers (assertions, proof cache, strategies): above the engines and the facade
 }
 FACADE = 8  # the package's __init__: the public API; it may import anything, only the top may import it
@@ -201,8 +203,8 @@ def test_checker_reports_a_circle_within_a_layer(tmp_path):
 
 
 def test_checker_reports_an_unplaced_folder_and_a_stale_exemption(tmp_path):
-    bad = dict(CLEAN, **{"reports/__init__.py": ""})
+    bad = dict(CLEAN, **{"plugins/__init__.py": ""})
     assert layer_problems(_write(tmp_path, bad), {("fakepkg.ir.graph", "fakepkg.errors"): "x",
                                                    ("fakepkg.ir.graph", "fakepkg.engines.run"): "y"}) == [
-        "fakepkg.reports: no layer for its folder 'reports'",
+        "fakepkg.plugins: no layer for its folder 'plugins'",
         "allowed import fakepkg.ir.graph -> fakepkg.engines.run no longer exists: drop it from the list"]
