@@ -46,6 +46,10 @@ def robust(
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per query, everything included, "
                                   "before the verdict is 'unknown'."),
     result_file: Path | None = shared.ResultOpt,
+    save_cex: Path | None = typer.Option(None, "--save-counterexamples", help="Folder for each violated query's "
+                                         "counterexample: the VNN-COMP result file, the input codes (and float input) "
+                                         "as .npy, and a PNG (original, perturbed, difference) for image inputs, "
+                                         "named MODEL_INDEX_epsR (docs/reports.md)."),
     input_shape: str | None = shared.InputShapeOpt,
     qengine: str | None = shared.EngineOpt,
     target: str | None = shared.TargetOpt,
@@ -74,7 +78,11 @@ def robust(
     if clip is not None and eps_unit != "float":
         shared.fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
     options = shared.engine_options(engine, solver, bounds, seed)
+    if save_cex is not None:
+        _check_cex_folder(save_cex, None)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
+    if save_cex is not None:
+        _check_cex_folder(save_cex, net)
     if eps_unit == "float" and net.integer_input:
         shared.fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
     xs, ys, src = shared.load_samples(model, net, data, data_scale, label)
@@ -131,6 +139,8 @@ def robust(
                         shared.err.print(f"#{i} eps {r:g}: {v.status} ({v.seconds:.2f} s){' - ' + note if note else ''}",
                                          highlight=False)
                 doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
+                if save_cex is not None:
+                    doc["counterexample_files"] = _save_cex(save_cex, f"{Path(model).stem}_{i}_eps{r:g}", net, prop, v)
                 with interrupts_deferred():  # a decided query is logged and counted together
                     qlog.append({**doc, "note": note})
                     rows.append(doc)
@@ -151,12 +161,29 @@ def robust(
         shared.print_table(table)
         shared.out.print(f"holds {counts['holds']}, violated {counts['violated']}, unknown {counts['unknown']}; "
                   f"total {sum(r['seconds'] for r in rows):.1f} s")
+        saved = [f for r in rows for f in r.get("counterexample_files", [])]
+        if save_cex is not None:
+            shared.out.print(f"counterexamples: {len(saved)} files in {save_cex}", highlight=False, soft_wrap=True)
     if stopped_at is not None:
         shared.err.print(f"interrupted at #{stopped_at[0]} eps {stopped_at[1]:g} (not recorded): {len(rows)} of {total} "
                          f"queries decided, kept in {qlog.path}; continue with the same command and --resume",
                          highlight=False, soft_wrap=True)
         raise typer.Exit(INTERRUPTED_EXIT)
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
+
+
+def _check_cex_folder(folder: Path, net: Any) -> None:
+    """The folder (and matplotlib for image inputs) checked before any solving: a bad one is one line, exit 2."""
+    from bvverify.reports.counterexamples import check_folder, check_ready
+
+    check_folder(folder) if net is None else check_ready(folder, net)
+
+
+def _save_cex(folder: Path, stem: str, net: Any, prop: Any, v: Any) -> list[str]:
+    """A violated query's files (none for other verdicts)."""
+    from bvverify.reports.counterexamples import save_counterexample
+
+    return [str(f) for f in save_counterexample(folder, stem, net, prop, v)]
 
 
 INTERRUPTED_EXIT = 130  # the shell's code for a run ended by Ctrl-C

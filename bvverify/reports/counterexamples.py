@@ -6,7 +6,7 @@
 - ``STEM.png`` for image inputs: original / perturbed / difference when the query has an original
   sample (a robustness query), else the counterexample alone, with the outputs of the classes involved.
 
-``verify`` calls :func:`save_counterexample`; ``robust`` can call it the same way per query.
+``verify`` and ``robust`` (per violated query, named MODEL_INDEX_epsR) call :func:`save_counterexample`.
 """
 
 from __future__ import annotations

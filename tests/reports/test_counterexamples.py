@@ -100,3 +100,28 @@ def test_missing_matplotlib_is_said_before_solving(tmp_path, monkeypatch):
     with pytest.raises(MissingFigureLibrary, match=r"pip install 'bvverify\[report\]'"):
         check_ready(tmp_path / "cex", net)
     check_ready(tmp_path / "cex2", tiny_net())  # not an image: no picture, no matplotlib needed
+
+
+def test_robust_command_saves_each_violated_query(tmp_path):
+    """Images 2-3 at eps 1: 3 is violated (files named after model, sample and eps), 2 holds (no files)."""
+    p = subprocess.run([sys.executable, "-m", "bvverify", "robust", "digits-mlp", "--index", "2-3", "--eps", "1",
+                        "--timeout", "30", "--json", "--log", tmp_path / "log.jsonl",
+                        "--save-counterexamples", tmp_path / "out"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stderr
+    rows = {r["index"]: r for r in json.loads(p.stdout)["results"]}
+    assert rows[2]["status"] == "holds" and rows[2]["counterexample_files"] == []
+    assert rows[3]["status"] == "violated"
+    assert sorted(f.rsplit("/", 1)[1] for f in rows[3]["counterexample_files"]) == [
+        "digits-mlp_3_eps1.png", "digits-mlp_3_eps1.txt", "digits-mlp_3_eps1_codes.npy", "digits-mlp_3_eps1_input.npy"]
+    codes = np.load(tmp_path / "out" / "digits-mlp_3_eps1_codes.npy")
+    assert codes.tolist() == rows[3]["counterexample"]["input_codes"]
+    net = load_model("digits-mlp", None, None, None, None)
+    assert argmax_lowest(net.evaluate_codes(codes[None])[0]) != rows[3]["label"]
+
+
+def test_robust_refuses_a_file_as_folder_before_solving(tmp_path):
+    (tmp_path / "f").write_text("")
+    p = subprocess.run([sys.executable, "-m", "bvverify", "robust", "digits-mlp", "--index", "3", "--log",
+                        tmp_path / "log.jsonl", "--save-counterexamples", tmp_path / "f"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "exists and is not a folder" in p.stderr and not (tmp_path / "log.jsonl").exists()
