@@ -29,15 +29,18 @@ def write_png(path: Path, original: np.ndarray, witness: np.ndarray, title: str,
               out_original: np.ndarray | None = None, out_witness: np.ndarray | None = None) -> bool:
     """Original, witness, their difference and both outputs (``bvverify.reports``' picture); False when the
     input is not an image."""
-    try:
-        from bvverify.reports.images import counterexample_png, image_shape
-    except ImportError:  # matplotlib is the optional extra 'report': the witness file and JSON are still written
-        return False
+    from bvverify.reports.images import counterexample_png, image_shape
+    from bvverify.reports.mpl import MissingFigureLibrary
+
     chw = image_shape(np.asarray(original).shape)
     if chw is None:
         return False
-    path.write_bytes(counterexample_png(np.asarray(witness).ravel(), chw, original=np.asarray(original).ravel(),
-                                        out_perturbed=out_witness, out_original=out_original, label=label, title=title))
+    try:
+        png = counterexample_png(np.asarray(witness).ravel(), chw, original=np.asarray(original).ravel(),
+                                 out_perturbed=out_witness, out_original=out_original, label=label, title=title)
+    except MissingFigureLibrary:  # matplotlib is the optional extra 'report': the witness file and JSON are still written
+        return False
+    path.write_bytes(png)
     return True
 
 

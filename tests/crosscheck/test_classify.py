@@ -28,3 +28,17 @@ def test_classify(theirs: str, replays: bool | None, ours: str, kind: str) -> No
 
 def test_every_kind_has_a_meaning() -> None:
     assert set(k.MEANING) == set(k.KINDS) and set(k.CONTRADICTIONS) < set(k.KINDS)
+
+
+def test_witness_picture_skipped_without_matplotlib(tmp_path, monkeypatch):
+    """matplotlib is optional for crosscheck: no picture (False, no file), never an error row."""
+    import sys
+
+    import numpy as np
+
+    from bvverify.crosscheck.evidence import write_png
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    x = np.zeros((1, 28, 28))
+    assert write_png(tmp_path / "w.png", x, x, "t") is False and not (tmp_path / "w.png").exists()
