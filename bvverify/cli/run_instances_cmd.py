@@ -28,8 +28,9 @@ def run_instances(
     solver: str | None = shared.SolverOpt,
     bounds: str = shared.BoundsOpt,
     seed: int = shared.SeedOpt,
+    # \\[ : rich reads a bare [dask] as a markup tag and drops it from the help
     workers: int = typer.Option(1, "--workers", help="Instances at a time: above 1, on a dask LocalCluster of that many "
-                                "worker processes (pip install 'bvverify[dask]')."),
+                                "worker processes (pip install 'bvverify\\[dask]')."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Address of an existing dask scheduler "
                                          "(e.g. tcp://host:8786) to run the instances on instead."),
     solver_threads: int = typer.Option(1, "--solver-threads", help="Solver threads per instance (default 1: the same "
