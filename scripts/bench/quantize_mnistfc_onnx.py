@@ -34,17 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-FOLDER = "vnncomp2021_mnistfc"
-IMAGES = "eran/mnist_test_first500_int.csv"
-
-
-def default_benchmarks() -> Path:
-    env = os.environ.get("BVVERIFY_BENCHMARKS")
-    return Path(env) if env else REPO.parent / "shared" / "benchmarks"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # quantize_mnistfc beside this script
+from quantize_mnistfc import FOLDER, IMAGES, REPO, default_benchmarks, inside_repo  # noqa: E402
 
 
 def default_out() -> Path:
+    """The torch script's cache folder's sibling: outside any repository, never committed."""
     cache = os.environ.get("XDG_CACHE_HOME")
     return (Path(cache) if cache else Path.home() / ".cache") / "bvverify" / "mnistfc-onnx-int8"
 
@@ -136,7 +131,7 @@ def main() -> int:
         print(f"no {FOLDER} under {args.benchmarks} (give --benchmarks)", file=sys.stderr)
         return 2
     out = args.out.resolve()
-    if out == REPO or REPO in out.parents:
+    if inside_repo(out):
         print(f"{out}: inside the repository; benchmark-derived weights are never committed (give --out)", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
