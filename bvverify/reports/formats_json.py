@@ -78,11 +78,15 @@ def is_robust(doc: dict[str, Any]) -> bool:
         and "holds" in doc["counts"]
 
 
+def _run_header(d: Doc, doc: dict[str, Any]) -> tuple[str, str, str | None]:
+    """What a robust or radius run was asked: its model, eps unit and data file."""
+    return (d.get(doc, "model", "", (str,)), d.get(doc, "eps_unit", "", (str,), optional=True) or "codes",
+            d.get(doc, "data", "", (str,), optional=True))
+
+
 def read_robust(path: Path, doc: dict[str, Any]) -> Loaded:
     d, out = Doc(path), Loaded()
-    model = d.get(doc, "model", "", (str,))
-    unit = d.get(doc, "eps_unit", "", (str,), optional=True) or "codes"
-    data = d.get(doc, "data", "", (str,), optional=True)
+    model, unit, data = _run_header(d, doc)
     for n, r in enumerate(d.get(doc, "results", "", (list,))):
         at = f"results[{n}]"
         index = d.get(r, "index", at, (int,))
@@ -101,9 +105,7 @@ def read_radius(path: Path, doc: dict[str, Any]) -> Loaded:
     """A radius search: one radius record per sample, and each eps the engine solved as a query (the
     reused ones cost no solve and are left out, except the one at ``refuted_at``, which carries the witness)."""
     d, out = Doc(path), Loaded()
-    model = d.get(doc, "model", "", (str,))
-    unit = d.get(doc, "eps_unit", "", (str,), optional=True) or "codes"
-    data = d.get(doc, "data", "", (str,), optional=True)
+    model, unit, data = _run_header(d, doc)
     for n, r in enumerate(d.get(doc, "results", "", (list,))):
         at = f"results[{n}]"
         index = d.get(r, "index", at, (int,))
