@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from bvverify.batch.job import Job, JobResult, run_job
@@ -63,25 +63,33 @@ def client_for(workers: int, scheduler: str | None = None) -> Iterator[Any]:
             yield client
 
 
-def run_dask(jobs: list[Job], client: Any) -> Iterator[tuple[Job, JobResult]]:
-    """Each job and its result as they finish (any order). A task lost twice with its worker is an
-    ``error`` result. Leaving the iteration early (Ctrl-C) cancels what is still queued."""
+def lost_result(job: Job, message: str) -> JobResult:
+    """The ``error`` result of a job whose task failed on the cluster (its worker died twice)."""
+    return JobResult(job.name, "error", "error", 0.0, job.options.label, message=message, text="error\n",
+                     attempts=RETRIES + 1)
+
+
+def run_dask(jobs: Sequence[Any], client: Any, run: Callable[[Any], Any] = run_job,
+             lost: Callable[[Any, str], Any] = lost_result) -> Iterator[tuple[Any, Any]]:
+    """Each job and its result as they finish (any order). A task lost twice with its worker gets
+    ``lost(job, message)``. Leaving the iteration early (Ctrl-C) cancels what is still queued.
+
+    ``run`` and ``lost`` default to the instances' :func:`run_job`; another batch (the benchmark
+    suites) passes its own module-level function and picklable jobs, each with a ``name``."""
     distributed = _distributed()
     if not jobs:
         return
-    futures = {client.submit(run_job, job, key=f"bvverify-{i}-{job.name}", pure=False): job for i, job in enumerate(jobs)}
+    futures = {client.submit(run, job, key=f"bvverify-{i}-{job.name}", pure=False): job for i, job in enumerate(jobs)}
     try:
         for future in distributed.as_completed(futures):
             job = futures[future]
             try:
                 result = future.result()
             except Exception as e:  # the worker died (twice), or the task could not run there
-                result = JobResult(job.name, "error", "error", 0.0, job.options.label,
-                                   message=f"lost on the dask cluster: {type(e).__name__}: {e}", text="error\n",
-                                   attempts=RETRIES + 1)
+                result = lost(job, f"lost on the dask cluster: {type(e).__name__}: {e}")
             yield job, result
     finally:
         client.cancel(list(futures))
 
 
-__all__ = ["DaskError", "RETRIES", "WORKER_ENV", "client_for", "run_dask"]
+__all__ = ["DaskError", "RETRIES", "WORKER_ENV", "client_for", "lost_result", "run_dask"]

@@ -70,7 +70,7 @@ def run_job(job: Job) -> JobResult:
     """Decide ``job``; every failure of this one instance is an ``error`` result."""
     t0 = time.perf_counter()
     try:
-        _limit_threads(job.threads, job.options.engine in ("auto", "attack"))
+        limit_threads(job.threads, job.options.engine in ("auto", "attack"))
         return _decide(job)
     except InternalError as e:
         return _error(job, f"internal error (a bug in bvverify): {e}", t0)
@@ -145,7 +145,7 @@ def _load(model: str) -> tuple[Any, Any]:
     return _LOADED[stamp]
 
 
-def _limit_threads(threads: int | None, uses_torch: bool) -> None:
+def limit_threads(threads: int | None, uses_torch: bool) -> None:
     """One solver thread per instance when asked: the same search whatever else runs beside it
     (CP-SAT's parallel portfolio finds different counterexamples with different thread counts),
     and no oversubscription when several workers share the cores. The attack runs on torch."""
@@ -159,4 +159,4 @@ def _limit_threads(threads: int | None, uses_torch: bool) -> None:
             torch.set_num_threads(threads)
 
 
-__all__ = ["DECIDED_WORDS", "WORDS", "Job", "JobResult", "outputs_are", "result_text", "run_job"]
+__all__ = ["DECIDED_WORDS", "WORDS", "Job", "JobResult", "limit_threads", "outputs_are", "result_text", "run_job"]
