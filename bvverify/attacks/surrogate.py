@@ -13,7 +13,8 @@ Straight-through slopes, per op (one builder per op type in :data:`SURROGATE`):
 - Requantize: the profile's per-channel slope (measured once per node on the exact profile over a
   wide accumulator range), inside the band where the unclamped code lies in ``[lo, hi]``, else 0;
 - Clamp: 1 inside ``[lo, hi]``, 0 outside; MaxPool2d: to the max tap (0 where ``floor`` wins);
-- AvgPool2d: ``1/n`` per valid tap of each window, 0 where the ideal code is past the clamp;
+- AvgPool2d: ``1/n`` per valid tap of each window (times ``s_in/s_out`` for onnxruntime's pools),
+  0 where the ideal code is past the clamp;
 - Add: the scale ratios ``sa/s_out``, ``sb/s_out``, 0 where relu or the clamp saturates;
 - Lookup: a finite-difference slope of the table over a few codes (the tables are steps);
 - Concat / Reshape: the exact torch ops.
@@ -180,9 +181,13 @@ def build_avgpool(node: ops.AvgPool2d, in_shapes: Sequence[Shape]) -> OpFn:
         cells = np.add.outer(np.arange(win.h0, win.h1) * w, np.arange(win.w0, win.w1)).ravel()
         mean[win.oy * ow + win.ox, cells] = 1.0 / win.n
     z = float(node.zero_point)
-    shift = torch.from_numpy(z - z * mean.sum(axis=1)).reshape(1, 1, oh * ow)  # real code = z + (S - size z)/n
+    if node.out_scale is not None:  # onnxruntime: the output has its own scale and zero point
+        mean *= float(np.float32(node.scale)) / float(np.float32(node.out_scale))
+        zo, lower, upper = float(node.out_zero_point), node.lo - 0.5, node.hi + 0.5
+    else:
+        zo, lower, upper = z, max(node.lo, 0) - 0.5, min(node.hi, 255) + 0.5
+    shift = torch.from_numpy(zo - z * mean.sum(axis=1)).reshape(1, 1, oh * ow)  # real code = zo + r (S - size z)/n
     mean_t = torch.from_numpy(mean.T.copy())
-    lower, upper = max(node.lo, 0) - 0.5, min(node.hi, 255) + 0.5
 
     def run(x: torch.Tensor) -> torch.Tensor:
         value, _ = exact(node, x)
@@ -202,8 +207,11 @@ def build_add(node: ops.Add, in_shapes: Sequence[Shape]) -> OpFn:
     so = float(np.float32(p["s_out"]))
     ra, rb = float(np.float32(p["sa"])) / so, float(np.float32(p["sb"])) / so
     za, zb, zo = float(p["za"]), float(p["zb"]), float(p["z_out"])
-    lower = max(float(node.lo), 0.0, zo if node.relu else -np.inf) - 0.5
-    upper = min(float(node.hi), 255.0) + 0.5
+    if node.rule == "onnxruntime":  # int8 or uint8 codes, no relu
+        lower, upper = float(node.lo) - 0.5, float(node.hi) + 0.5
+    else:
+        lower = max(float(node.lo), 0.0, zo if node.relu else -np.inf) - 0.5
+        upper = min(float(node.hi), 255.0) + 0.5
 
     def run(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         value, _ = exact(node, a, b)

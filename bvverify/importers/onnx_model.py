@@ -120,6 +120,7 @@ def load_onnx(path: str | Path, target: str | None = None) -> QNetwork:
         raise ModelFormatError(f"{p}: an ONNX model is imported for onnxruntime on this host ({host_target}); "
                                f"target {target} is not supported (drop --target)")
     net.meta.update(source="onnx", format="onnx " + ("QDQ" if "QuantizeLinear" in kinds and not kinds & {
-        "QLinearMatMul", "QLinearConv", "QGemm"} else "QOperator"), runtime="onnxruntime", target=host_target,
+        "QLinearMatMul", "QLinearConv", "QGemm", "QLinearAdd", "QLinearAveragePool",
+        "QLinearGlobalAveragePool"} else "QOperator"), runtime="onnxruntime", target=host_target,
         onnxruntime=_modules()[1].__version__, notes=[note])
     return net

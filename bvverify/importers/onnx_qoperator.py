@@ -9,6 +9,8 @@ then exact elementwise float ops such as Relu / Clip). The integer kernels:
   (``q = sat(rne(RN(float32(acc) * RN(RN(a_s * b_s) / y_s))) + y_zp)``);
 - QuantizeLinear of the model input: the input quantizer (``div`` rule); of a
   ``Deq``: a code -> code ``Lookup`` computed from the exact float ops;
+- QLinearAdd (``Add``, rule ``onnxruntime``), QLinearAveragePool / QLinearGlobalAveragePool
+  (``AvgPool2d``, rules ``onnxruntime`` / ``onnxruntime_float``): ``onnx_qlinear_ops``;
 - Relu / Clip on codes (literal: ``max(q, 0)``), MaxPool, Flatten, Reshape, Identity;
   Transpose only of constants.
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from bvverify.errors import ModelFormatError, UnsupportedOpError
 from bvverify.importers.onnx_code_ops import CodeOps
+from bvverify.importers.onnx_qlinear_ops import QLinearOps
 from bvverify.importers.onnx_values import Deq, FloatInput, Sym, type_range
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
@@ -30,10 +33,6 @@ from bvverify.runtimes.quantize import dequantize, quantize
 
 _CODE_RANGES = {np.dtype(np.uint8): (0, 255), np.dtype(np.int8): (-128, 127)}
 _REFUSED = {
-    "QLinearAdd": "onnxruntime's QLinearAdd float arithmetic has no exact rule in bvverify's IR yet "
-                  "(for a bias, use Gemm instead of MatMul + Add so the bias lands in QGemm's int32 accumulator)",
-    "QLinearAveragePool": "onnxruntime's quantized average pooling has no exact rule in bvverify's IR yet",
-    "QLinearGlobalAveragePool": "onnxruntime's quantized average pooling has no exact rule in bvverify's IR yet",
     "MatMulInteger": "its int32 output feeds float ops (dynamic quantization); quantize statically (quantize_static)",
     "ConvInteger": "its int32 output feeds float ops (dynamic quantization); quantize statically (quantize_static)",
     "DynamicQuantizeLinear": "dynamic quantization computes its scales at run time; quantize statically (quantize_static)",
@@ -43,7 +42,7 @@ _FLOAT_KERNELS = {"Gemm", "MatMul", "Conv", "Add", "Mul", "Sub", "Div", "Sigmoid
 
 
 
-class Walk(CodeOps):
+class Walk(CodeOps, QLinearOps):
     """One import: the optimized ModelProto in, a QNetwork out."""
 
     def __init__(self, source: str, model: Any) -> None:

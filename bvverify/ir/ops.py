@@ -90,9 +90,11 @@ class MaxPool2d(Node):
 
 @dataclass(frozen=True, eq=False)
 class AvgPool2d(Node):
-    """Quantized average pooling (output qparams = input qparams).
+    """Quantized average pooling (output qparams = input qparams, except onnxruntime's).
 
-    ``rule`` is the runtime (``fbgemm`` covers the x86 engine too, ``qnnpack``);
+    ``rule`` is the runtime (``fbgemm`` covers the x86 engine too, ``qnnpack``,
+    ``onnxruntime`` / ``onnxruntime_float``: see ``runtimes.ort_pool``, where the output
+    has its own ``out_scale`` / ``out_zero_point``);
     ``channels_last`` says whether the input is channels-last contiguous in
     memory, which selects torch's NHWC kernel; ``scale`` is the input scale
     (qnnpack's multiplier depends on it)."""
@@ -110,6 +112,8 @@ class AvgPool2d(Node):
     channels_last: bool = False
     scale: float = 1.0
     vec_channels: int = 16  # NHWC kernel: channels in whole vector blocks (16 with AVX-512, 8 with AVX2)
+    out_scale: float | None = None  # onnxruntime rules only: the output's own scale / zero point
+    out_zero_point: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

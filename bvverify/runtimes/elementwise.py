@@ -9,6 +9,8 @@ target's vector width ``B`` (64 codes with AVX-512, 32 with AVX2):
   (``rne(RN(c*RN(1/so))) + zo`` with int32 wrap);
 - scalar tail: ``da = RN(sa*(qa-za))``, ...; ``q = val(c)`` (zero point added in float).
 
+onnxruntime's QLinearAdd: see ``runtimes.ort_add`` (one path, position independent).
+
 qnnpack add is fixed point and position independent: ratios ``RN(sa/so)``, ``RN(sb/so)``,
 ``shift = 21 - exponent(max ratio)``, integer multipliers, round half away from zero.
 
@@ -26,11 +28,12 @@ import numpy as np
 
 from bvverify.errors import UnsupportedOpError
 from bvverify.runtimes.f32 import f32, fma32
+from bvverify.runtimes.ort_add import ort_add_path
 from bvverify.runtimes.quantize import dequantize
 from bvverify.runtimes.torch_quantize import q_fbgemm, q_val, q_vec
 
 F32 = np.float32
-ADD_RULES = ("torch_fbgemm", "torch_x86", "torch_qnnpack")
+ADD_RULES = ("torch_fbgemm", "torch_x86", "torch_qnnpack", "onnxruntime")
 VEC_BLOCK = 64
 
 
@@ -143,6 +146,10 @@ def add_path(node, vector: bool) -> AddPath:
         return _fbgemm_path(node.params, node.relu, vector, node.lo, node.hi)
     if node.rule == "torch_qnnpack":
         return _qnnpack_path(node.params, node.relu, node.lo, node.hi)
+    if node.rule == "onnxruntime":  # one path for every element (runtimes.ort_add)
+        if node.relu:
+            raise UnsupportedOpError(f"{node.name}: onnxruntime's QLinearAdd has no fused relu")
+        return ort_add_path(node)  # type: ignore[return-value]  (same interface as AddPath)
     raise UnsupportedOpError(f"{node.name}: add rule {node.rule!r} unknown (known: {', '.join(ADD_RULES)})")
 
 

@@ -11,6 +11,7 @@ count_include_pad else size)``, ``m = RN(1/n)``:
   channels below ``B*floor(C/B)``: ``vec(acc, m, z)``; the rest ``val(acc, RN(1/m), z)``
   (see ``torch_quantize``), where ``B`` is the target's int32 vector width (16 with
   AVX-512, 8 with AVX2: ``AvgPool2d.vec_channels``);
+- onnxruntime (``rule`` ``onnxruntime`` / ``onnxruntime_float``): ``runtimes.ort_pool``;
 - qnnpack without ceil_mode: ignores count_include_pad and divisor_override,
   ``n = kh*kw``, ``rne(RN(acc * RN(s / RN(s*n)))) + z`` (depends on the scale ``s``).
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
+from bvverify.runtimes.ort_pool import RULE_FLOAT, RULE_INT, RULES, check_ort_pool, float_avgpool, ort_code_fn, ort_divisor
 from bvverify.runtimes.sliding import conv_out_size
 from bvverify.runtimes.torch_quantize import q_val, q_vec
 
@@ -65,6 +67,8 @@ def avgpool_plan(node, shape: tuple[int, int, int]) -> tuple[tuple[int, int], li
     if _qnnpack_plain(node):
         if kh * kw == 1:
             raise UnsupportedOpError(f"{node.name}: qnnpack average pooling with a 1x1 kernel (torch refuses it)")
+    elif node.rule in RULES:
+        check_ort_pool(node, shape)
     elif node.rule not in ("fbgemm", "qnnpack"):
         raise UnsupportedOpError(f"{node.name}: average-pool rule {node.rule!r} unknown")
     oh, ow = conv_out_size(h, kh, sh, ph, 1, node.ceil_mode), conv_out_size(w, kw, sw, pw, 1, node.ceil_mode)
@@ -80,6 +84,8 @@ def avgpool_plan(node, shape: tuple[int, int, int]) -> tuple[tuple[int, int], li
             size = (h1 - h0) * (w1 - w0)
             if _qnnpack_plain(node):  # full kh x kw window (padded taps hold the zero point)
                 n = kh * kw
+            elif node.rule in RULES:
+                n = ort_divisor(node, kh, kw, size)
             else:
                 n = node.divisor_override or (pool if node.count_include_pad else size)
             wins.append(PoolWindow(oy, ox, h0, h1, w0, w1, n))
@@ -90,6 +96,8 @@ def avgpool_kind(node, shape: tuple[int, int, int], channel: int) -> str:
     """The arithmetic channel ``channel`` goes through: ``qnnpack``, ``nchw``, ``vec`` or ``val``."""
     if _qnnpack_plain(node):
         return "qnnpack"
+    if node.rule in RULES:
+        return "ort_int" if node.rule == RULE_INT else "ort_float"
     c = shape[0]
     if not nhwc_kernel(shape, node.channels_last):
         return "nchw"
@@ -100,6 +108,8 @@ def avgpool_kind(node, shape: tuple[int, int, int], channel: int) -> str:
 def avgpool_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarray]:
     """The exact map ``acc -> output code`` (final clamp included) of one window,
     where ``acc = S - size*z`` (int64, any shape)."""
+    if kind in ("ort_int", "ort_float"):
+        return ort_code_fn(node, kind, n)
     z = int(node.zero_point)
     lo, hi = node.lo, node.hi
     if kind == "qnnpack":
@@ -140,7 +150,8 @@ def avgpool_monotone(node, kind: str, n: int, acc_lo: int, acc_hi: int) -> bool:
     """Whether ``avgpool_code_fn(node, kind, n)`` is proven monotone on [acc_lo, acc_hi].
 
     Every path is a chain of monotone roundings of positive scalings, except the
-    vector quantizer's int32 zero-point add, which wraps only past 2^31."""
+    vector quantizer's int32 zero-point add, which wraps only past 2^31 (onnxruntime's
+    paths clamp in float, or are checked below 2^30, before converting)."""
     if kind != "vec":
         return True
     return max(abs(acc_lo), abs(acc_hi)) <= 2**30 and abs(int(node.zero_point)) <= 2**29
@@ -150,6 +161,8 @@ def avgpool2d(node, x: np.ndarray) -> np.ndarray:
     n_, c, h, w = x.shape
     z = int(node.zero_point)
     (oh, ow), wins = avgpool_plan(node, (c, h, w))
+    if node.rule == RULE_FLOAT:
+        return float_avgpool(node, x, wins)
     kinds = [avgpool_kind(node, (c, h, w), ch) for ch in range(c)]
     groups = {k: np.array([ch for ch in range(c) if kinds[ch] == k]) for k in dict.fromkeys(kinds)}
     out = np.empty((n_, c, oh, ow), np.int64)

@@ -38,7 +38,7 @@ def test_float_model_says_how_to_quantize(tmp_path: Path) -> None:
         load(src)
 
 
-def test_qlinear_add_refused_by_name(tmp_path: Path) -> None:
+def test_qlinear_add_of_a_constant_bias_refused_by_name(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     g = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"), helper.make_node("Add", ["m", "b"], ["y"], name="bias_add")],
@@ -48,17 +48,17 @@ def test_qlinear_add_refused_by_name(tmp_path: Path) -> None:
          numpy_helper.from_array(rng.normal(size=3).astype(np.float32), "b")])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "f.onnx"))
     q = quantize(tmp_path / "f.onnx", tmp_path / "q.onnx", rng.normal(size=(16, 4)), "qoperator")
-    with pytest.raises(UnsupportedOpError, match=r"QLinearAdd \(node bias_add.*\): not supported: .*QGemm"):
+    with pytest.raises(UnsupportedOpError, match=r"QLinearAdd \(node bias_add.*\): adds a constant .*QGemm"):
         load(q)
 
 
-def test_qlinear_average_pool_refused(tmp_path: Path) -> None:
+def test_qlinear_average_pool_with_ceil_mode_refused(tmp_path: Path) -> None:
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="quant"),
              helper.make_node("QLinearAveragePool", ["q", "s", "z", "s", "z"], ["p"], domain="com.microsoft",
-                              kernel_shape=[2, 2], name="avg"),
+                              kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1, name="avg"),
              helper.make_node("DequantizeLinear", ["p", "s", "z"], ["y"], name="deq")]
     p = _graph(tmp_path / "avg.onnx", nodes, _qparams(), domain_ms=True)
-    with pytest.raises(UnsupportedOpError, match=r"QLinearAveragePool \(node avg\): not supported: .*average pooling"):
+    with pytest.raises(UnsupportedOpError, match=r"QLinearAveragePool \(node avg\): ceil_mode=1 is not supported"):
         load(p)
 
 
