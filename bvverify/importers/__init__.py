@@ -34,7 +34,7 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
         raise ModelFormatError(f"{p}: is a directory, not a model file")
     try:
         with open(p, "rb") as f:
-            magic = f.read(8)
+            magic = f.read(16)
     except OSError as e:
         raise ModelFormatError(f"{p}: cannot read ({e.strerror})") from None
     from bvverify.importers import native
@@ -54,6 +54,12 @@ def load(path: str | Path, *, input_shape: Sequence[int] | None = None, engine: 
         net = load_h5(p, bits=bits, input_bits=input_bits)
         net.meta.setdefault("target", PORTABLE)
         return net
+    from bvverify.importers.torch_checkpoint import is_legacy_checkpoint
+
+    if is_legacy_checkpoint(magic):
+        from bvverify.importers.torch import refuse_legacy_checkpoint
+
+        refuse_legacy_checkpoint(p)
     from bvverify.importers.onnx_model import is_onnx, load_onnx
 
     if is_onnx(p):

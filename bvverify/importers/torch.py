@@ -16,6 +16,7 @@ import numpy as np
 
 from bvverify.errors import BvverifyError, ModelFormatError
 from bvverify.importers.torch_check import load_module, pinned, require_agreement, self_check
+from bvverify.importers.torch_checkpoint import refuse_checkpoint
 from bvverify.importers.torch_script import ENGINES, EXPORT_HINT, from_script_module, refuse_float
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes.target import Target, can_run_here, host, parse
@@ -110,19 +111,12 @@ def _refuse_checkpoint(path: Path) -> None:
         return
     if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
         return
-    what = "a pickled Python object (torch.save(model))"
-    try:
-        import torch
+    refuse_checkpoint(path, legacy=False, hint=EXPORT_HINT)
 
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)  # tensors and containers only
-        if isinstance(obj, dict):
-            quantized = any(getattr(v, "is_quantized", False) or "_packed_params" in str(k) for k, v in obj.items())
-            what = (f"a state_dict of {len(obj)} entries ({'quantized' if quantized else 'float'} weights, "
-                    "torch.save(model.state_dict()))")
-    except Exception:  # noqa: BLE001 - anything torch.load refuses under weights_only is a pickled object
-        pass
-    raise ModelFormatError(f"{path}: a torch.save checkpoint, {what}, not a TorchScript program; it holds weights, "
-                           f"not the computation. {EXPORT_HINT}")
+
+def refuse_legacy_checkpoint(path: Path) -> None:
+    """A legacy-format ``torch.save`` file (not a zip): named as such, with how to export the model."""
+    refuse_checkpoint(path, legacy=True, hint=EXPORT_HINT)
 
 
 def _guess_input_shape(module: Any) -> tuple[int, ...] | None:
