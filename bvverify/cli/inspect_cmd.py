@@ -32,7 +32,7 @@ def inspect(
         shared.fail(f"--check {check}: expected a number of inputs >= 0")
     net = shared.load_model(model, input_shape, engine, bits, input_bits, target, check=0 if check else None)
     summary = net.summary()
-    summary["target_rules"] = target_rules(net)
+    summary["target_rules"] = target_rules(net, model_path(model))
     if check:
         from bvverify.importers.torch import check_model
 
@@ -90,11 +90,13 @@ def model_path(model: str) -> Path:
     return resolve_model(model)
 
 
-def target_rules(net: Any) -> list[str]:
-    """What the model's target changes, one line a rule."""
+def target_rules(net: Any, path: Path | None = None) -> list[str]:
+    """What the model's target changes, one line a rule (for an onnxruntime model: what it runs on)."""
     from bvverify.importers import PORTABLE
     from bvverify.runtimes.target import parse
 
+    if net.meta.get("runtime") == "onnxruntime":
+        return onnx_rules(net, path)
     t = net.meta.get("target")
     if t is None:
         return ["no target recorded (a model saved before targets existed: its arithmetic is that of the machine that "
@@ -102,3 +104,33 @@ def target_rules(net: Any) -> list[str]:
     if t == PORTABLE:
         return ["fixed-point arithmetic: the same integers on every CPU"]
     return parse(t).describe()
+
+
+def onnx_rules(net: Any, path: Path | None) -> list[str]:
+    """What an ONNX model is as bvverify models it: onnxruntime's kernels on the host it was imported
+    on (torch's fbgemm / aten target rules say nothing about it), its requantizers and its ops."""
+    meta = net.meta
+    lines = [f"runtime profile: onnxruntime {meta.get('onnxruntime', '')}".rstrip() + f" ({meta.get('format', 'onnx')}, "
+             "CPU execution provider): the integers its kernels compute on the graph its optimizer rewrites"]
+    profiles = sorted({n.profile for n in net.nodes if getattr(n, "profile", None)})
+    if profiles:
+        lines.append(f"requantizer profile{'s' if len(profiles) > 1 else ''}: {', '.join(profiles)}")
+    lines.append(f"the target is the host it was imported on ({meta.get('target') or 'not recorded'}): onnxruntime has "
+                 "no switch to run another CPU's int8 kernels, so --target takes this host only")
+    ops = onnx_ops(path)
+    if ops:
+        lines.append(f"ONNX ops in the file: {', '.join(ops)}")
+    return lines
+
+
+def onnx_ops(path: Path | None) -> list[str]:
+    """The op types of an ONNX file's graph, sorted ([] when the file cannot be read again)."""
+    if path is None:
+        return []
+    from bvverify.errors import BvverifyError
+    from bvverify.vnnlib_standard.models import onnx_interface
+
+    try:
+        return sorted(onnx_interface(path)[2])
+    except BvverifyError:
+        return []
