@@ -49,10 +49,10 @@ import numpy as np
 from bvverify.properties.spec import OutputCondition, Property
 from bvverify.properties.vnnlib_logic import (
     And,
-    Cmp,
     Const,
     Expr,
     Or,
+    atom,
     clause_count,
     dnf,
     first_var,
@@ -237,15 +237,13 @@ class _Reader:
 
     def _atom(self, expr: Expr, strict: bool, node: SList):
         variables = expr.vars()
-        if not variables:
-            return Const(expr.const < 0 if strict else expr.const <= 0, node)
         kinds = {k for k, _ in variables}
         if len(kinds) > 1:
             x = next(f"X_{i}" for k, i in variables if k == "X")
             y = next(f"Y_{i}" for k, i in variables if k == "Y")
             raise self.src.at(node, f"constraint {show(node)} mixes input ({x}) and output ({y}) variables; "
                                     "only input bounds and output conditions are supported")
-        return Cmp(Expr({v: expr.coefs[v] for v in variables}, expr.const), strict, node)
+        return atom(expr, strict, node)
 
     # ---- driver
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bvverify.errors import BvverifyError
-from bvverify.properties.vnnlib_logic import And, Cmp, Const, Expr, Or, top_conjuncts
+from bvverify.properties.vnnlib_logic import And, Cmp, Const, Expr, Or, atom, top_conjuncts
 from bvverify.properties.vnnlib_syntax import VnnlibError
 
 __all__ = ["INT_RANGES", "NetworkDecl", "Query2", "TensorDecl", "Vnnlib2Unsupported", "Where", "is_vnnlib2", "parse_vnnlib2",
@@ -299,17 +299,17 @@ class _Reader:
         diff = a.plus(b.scaled(Fraction(-1)))  # a - b
         neg = b.plus(a.scaled(Fraction(-1)))  # b - a
         if kind == "LessEqual":
-            return self.atom(diff, False, at)
+            return atom(diff, False, at)
         if kind == "LessThan":
-            return self.atom(diff, True, at)
+            return atom(diff, True, at)
         if kind == "GreaterEqual":
-            return self.atom(neg, False, at)
+            return atom(neg, False, at)
         if kind == "GreaterThan":
-            return self.atom(neg, True, at)
+            return atom(neg, True, at)
         if kind == "Equal":
-            return And((self.atom(diff, False, at), self.atom(neg, False, at)), at)
+            return And((atom(diff, False, at), atom(neg, False, at)), at)
         if kind == "NotEqual":
-            return Or((self.atom(diff, True, at), self.atom(neg, True, at)), at)
+            return Or((atom(diff, True, at), atom(neg, True, at)), at)
         raise self.fail(at.line, f"unsupported comparison {kind} in {at.text}")
 
     def note_range(self, dtype: str, *sides, at: Where = None) -> None:
@@ -324,13 +324,6 @@ class _Reader:
                 self.notes.append(f"{self.source}:{at.line}: {str(node).strip()} can leave the {dtype} range "
                                   f"({low}..{high}); it is read as exact integer arithmetic (no wrap-around)")
                 return
-
-    @staticmethod
-    def atom(expr: Expr, strict: bool, at: Where):
-        variables = expr.vars()
-        if not variables:
-            return Const(expr.const < 0 if strict else expr.const <= 0, at)
-        return Cmp(Expr({v: expr.coefs[v] for v in variables}, expr.const), strict, at)
 
 
 def _first_line(node) -> int:

@@ -65,6 +65,16 @@ class Or:
     node: SList
 
 
+def atom(expr: Expr, strict: bool, node):
+    """``expr <= 0`` (``< 0`` when strict) as a formula: a constant comparison is decided exactly
+    (:class:`Const`), anything else is a :class:`Cmp` over its nonzero terms. The one rule both
+    readers (VNN-LIB 1 and 2.0) use."""
+    variables = expr.vars()
+    if not variables:
+        return Const(expr.const < 0 if strict else expr.const <= 0, node)
+    return Cmp(Expr({v: expr.coefs[v] for v in variables}, expr.const), strict, node)
+
+
 def var_kinds(f) -> frozenset:
     if isinstance(f, Cmp):
         return f.kinds()
@@ -141,5 +151,5 @@ def dnf(f) -> list[tuple]:
     return out
 
 
-__all__ = ["And", "Cmp", "Const", "Expr", "Or", "clause_count", "dnf", "first_var", "simplify",
+__all__ = ["And", "Cmp", "Const", "Expr", "Or", "atom", "clause_count", "dnf", "first_var", "simplify",
            "to_linear", "top_conjuncts", "var_kinds"]
