@@ -179,3 +179,49 @@ def test_several_networks_point_at_bvverify_vnnlib(tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.stderr, r.output
     assert "declares 2 networks (a, b)" in r.stderr
     assert f"bvverify-vnnlib verify {tmp_path / 'two.vnnlib'} --network a=digits-mlp" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from tests.importers.test_onnx_models import float_mlp, quantize
+
+    d = tmp_path_factory.mktemp("onnx")
+    calib = np.random.default_rng(0).normal(size=(16, 6)).astype(np.float32)
+    return quantize(float_mlp(d / "float.onnx", [6, 5, 3], 0), d / "q.onnx", calib)
+
+
+def test_float32_query_on_onnx_matches_enumeration_and_bvverify_vnnlib(tmp_path, small_onnx):
+    """An ONNX model through bvverify-vnnlib's loader: float32 input box, float32 (dequantized) output.
+    The tightest threshold reached over every input code of the box is sat, one half-step above is unsat."""
+    from tests.cli.test_vnnlib_cmd import call as vnnlib_call
+
+    net = bvverify.load(small_onnx)
+    c = np.array([0.1, -0.2, 0.3, 0.0, -0.1, 0.2], np.float32)
+    lo, hi = c - np.float32(0.02), c + np.float32(0.02)
+    clo, chi = net.quantize_input(lo[None])[0], net.quantize_input(hi[None])[0]  # monotone: every code between is hit
+    codes = np.array(list(itertools.product(*(range(a, b + 1) for a, b in zip(clo, chi)))))
+    y0 = net.dequantize(net.evaluate_codes(codes))[:, 0]
+    top = float(np.float32(y0.max()))
+    step = float(np.float32(net.output.scale))
+    head = [HEAD.strip(), "(declare-network n (declare-input X float32 [1,6]) (declare-output Y float32 [1,3]))"]
+    head += [f"(assert (>= X[0,{i}] {float(a)!r}))\n(assert (<= X[0,{i}] {float(b)!r}))" for i, (a, b) in enumerate(zip(lo, hi))]
+    for threshold, expect in ((top, "violated"), (top + step / 2, "holds")):
+        q = tmp_path / f"q{expect}.vnnlib"
+        q.write_text("\n".join(head + [f"(assert (>= Y[0,0] {threshold!r}))"]) + "\n")
+        r = call("verify", small_onnx, q, "--json", "--timeout", 60)
+        doc = json.loads(r.stdout)
+        assert doc["status"] == expect and doc["outputs_are"] == "dequantized", r.output
+        other = vnnlib_call("verify", q, "--network", f"n={small_onnx}", "--timeout", 60)
+        assert other.stdout.splitlines()[0] == {"violated": "sat", "holds": "unsat"}[expect], other.output
+        if expect == "violated":
+            cex = doc["counterexample"]
+            assert "runtime" in cex["replayed_by"] and cex["output"][0] >= top
+            x = np.array(cex["input"], np.float32)
+            assert np.all(x >= lo) and np.all(x <= hi)
+    # declared element types are checked against the ONNX file, by line
+    q = tmp_path / "bad.vnnlib"
+    q.write_text("\n".join(head).replace("Y float32", "Y uint8") + "\n(assert (>= Y[0,0] 250))\n")
+    r = call("verify", small_onnx, q)
+    assert r.exit_code == 2 and f"{q}:2: output Y of network n is declared uint8, but {small_onnx} gives float32" in r.stderr
