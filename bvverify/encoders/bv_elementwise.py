@@ -10,6 +10,8 @@ interpreter and the encoder share one definition of the arithmetic:
   the window's input codes, and the code is a monotone function of ``acc`` for
   that window's (divisor, kernel path, channel class); it is encoded through its
   exact threshold table over the reachable ``acc`` interval, like Requantize.
+  onnxruntime's float pool kernel, where no such table is exact, is written as its own
+  float32 arithmetic instead (``encoders.bv_float_pool``).
 - Add: the path's code is ``out(RN(fa(a) + fb(b)))`` (float32 paths) or
   ``out(fa(a) + fb(b))`` (qnnpack fixed point). Every float32 operand term is an
   integer multiple of a common power of two ``2^-K``, so ``S = 2^K*fa(a) + 2^K*fb(b)``
@@ -31,9 +33,12 @@ from __future__ import annotations
 import numpy as np
 import z3
 
+from bvverify.encoders.bv_float_pool import lower_float_pool
 from bvverify.encoders.bv_terms import Tensor, const, fit, step, width_for
 from bvverify.ir import ops
 from bvverify.ir.split import Operand, add_elements, avgpool_elements
+from bvverify.runtimes.ort_pool import RULE_FLOAT
+from bvverify.runtimes.pooling import table_proven
 
 
 def _out_width(node: ops.AvgPool2d | ops.Add) -> int:
@@ -43,8 +48,10 @@ def _out_width(node: ops.AvgPool2d | ops.Add) -> int:
 
 def lower_avgpool(node: ops.AvgPool2d, x: Tensor, mode: str, constraints: list[z3.BoolRef]) -> Tensor:
     """``mode`` and ``constraints``: the lowering's step mode and constraint list (``bv_terms.step``)."""
-    shape, elements = avgpool_elements(node, x.lo, x.hi)
     w_out = _out_width(node)
+    if node.rule == RULE_FLOAT and not table_proven(node, x.shape):  # the float kernel itself, exactly
+        return lower_float_pool(node, x, w_out, constraints)
+    shape, elements = avgpool_elements(node, x.lo, x.hi)
     terms = np.empty(shape, dtype=object)
     lo = np.empty(shape, dtype=object)
     hi = np.empty(shape, dtype=object)

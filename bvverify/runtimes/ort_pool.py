@@ -21,8 +21,10 @@ torch's pools. Where the proof fails for some ``S`` the node is refused by name,
 never approximated.
 
 The interpreter (and so the interval bounds: every step is monotone in every tap) runs the
-float kernel itself (``float_avgpool``), exact in every case; only the encoders, which need
-the integer-sum split, depend on the proof and refuse the node by name without it.
+float kernel itself (``float_avgpool``), exact in every case. Without the proof the
+bit-vector encoder writes the float kernel itself (``encoders.bv_float_pool``; ``runtimes.pooling.table_proven``
+says which) and the
+ILP encoder, which needs the integer-sum split, refuses the node by name.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def int_code_fn(node, n: int) -> Callable[[np.ndarray], np.ndarray]:
 # ---- the float path -----------------------------------------------------------------------
 
 
-def _float_out(y: np.ndarray, n: int, s_out: F32, zo: int, lo: int, hi: int) -> np.ndarray:
+def float_out(y: np.ndarray, n: int, s_out: F32, zo: int, lo: int, hi: int) -> np.ndarray:
     """Finalize (``y / n``) and quantize_value of a float32 window sum ``y``."""
     v = (np.asarray(y, dtype=F32) / F32(n)).astype(F32)
     v = (v / s_out).astype(F32)
@@ -128,7 +130,7 @@ def float_table_check(s_in: float, z: int, s_out: float, zo: int, lo: int, hi: i
             if np.any(~np.isfinite(pre)) or np.abs(pre).max() >= _INT32_EDGE / 2:
                 raise UnsupportedOpError(f"QLinearAveragePool: values reach 2^30 before the conversion to integer "
                                          f"(scales {float(s)}, {float(so)})")
-        q_lo, q_hi = _float_out(f_lo, n, so, zo, lo, hi), _float_out(f_hi, n, so, zo, lo, hi)
+        q_lo, q_hi = float_out(f_lo, n, so, zo, lo, hi), float_out(f_hi, n, so, zo, lo, hi)
         bad.extend(int(v) for v in big[q_lo != q_hi])
     return tuple(sorted(set(bad)))
 
@@ -147,32 +149,33 @@ def float_code_fn(node, n: int, taps: tuple[int, ...]) -> Callable[[np.ndarray],
             f"{node.name}: onnxruntime's QLinearAveragePool sums the dequantized taps in float32, one rounding per "
             f"tap; with these scales the output code of {len(bad)} window sum(s) (S - size*zero_point = {shown}, "
             f"divisor {n}) depends on the taps themselves, not only on their sum, so it has no exact integer model "
-            "(not supported; a GlobalAveragePool, or an AveragePool over the whole image without pads, runs an "
-            "integer kernel that is supported)")
+            "(not supported here; the bit-vector engine, --engine bv, encodes the float kernel itself exactly; a "
+            "GlobalAveragePool, or an AveragePool over the whole image without pads, runs an integer kernel)")
     s, so = F32(node.scale), F32(node.out_scale)
 
     def fn(acc: np.ndarray) -> np.ndarray:
         y = (np.float64(s) * np.asarray(acc, dtype=np.int64).astype(np.float64)).astype(F32)
-        return _float_out(y, n, so, zo, lo, hi)
+        return float_out(y, n, so, zo, lo, hi)
 
     return fn
 
 
-def float_avgpool(node, x: np.ndarray, wins) -> np.ndarray:
+def float_avgpool(node, x: np.ndarray, wins, sums: bool = False) -> np.ndarray:
     """The float kernel itself, tap by tap (exact whether or not ``float_table_check`` proves a table):
-    the interpreter's semantics of ``onnxruntime_float``."""
+    the interpreter's semantics of ``onnxruntime_float``; with ``sums`` the float32 window sums
+    before the divisor (what the bit-vector lowering thresholds)."""
     n_, c = x.shape[:2]
     s, so = F32(node.scale), F32(node.out_scale)
     zo, lo, hi = int(node.out_zero_point), int(node.lo), int(node.hi)
     taps = (s * (np.asarray(x, dtype=np.int64) - int(node.zero_point)).astype(F32)).astype(F32)
     oh, ow = max(w.oy for w in wins) + 1, max(w.ox for w in wins) + 1
-    out = np.empty((n_, c, oh, ow), np.int64)
+    out = np.empty((n_, c, oh, ow), F32 if sums else np.int64)
     for win in wins:
         acc = np.zeros((n_, c), F32)
         for y in range(win.h0, win.h1):
             for xx in range(win.w0, win.w1):
                 acc = (acc + taps[:, :, y, xx]).astype(F32)
-        out[:, :, win.oy, win.ox] = _float_out(acc, win.n, so, zo, lo, hi)
+        out[:, :, win.oy, win.ox] = acc if sums else float_out(acc, win.n, so, zo, lo, hi)
     return out
 
 
@@ -213,5 +216,5 @@ def ort_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarray]:
     return float_code_fn(node, n, ort_taps(node, n))
 
 
-__all__ = ["RULES", "RULE_FLOAT", "RULE_INT", "check_ort_pool", "float_avgpool", "float_code_fn", "float_table_check",
-           "global_multiplier", "int_code_fn", "ort_code_fn", "ort_divisor", "ort_taps"]
+__all__ = ["RULES", "RULE_FLOAT", "RULE_INT", "check_ort_pool", "float_avgpool", "float_code_fn", "float_out",
+           "float_table_check", "global_multiplier", "int_code_fn", "ort_code_fn", "ort_divisor", "ort_taps"]

@@ -24,7 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
-from bvverify.runtimes.ort_pool import RULE_FLOAT, RULE_INT, RULES, check_ort_pool, float_avgpool, ort_code_fn, ort_divisor
+from bvverify.runtimes.ort_pool import (
+    RULE_FLOAT,
+    RULE_INT,
+    RULES,
+    check_ort_pool,
+    float_avgpool,
+    float_code_fn,
+    ort_code_fn,
+    ort_divisor,
+    ort_taps,
+)
 from bvverify.runtimes.sliding import conv_out_size
 from bvverify.runtimes.torch_quantize import q_val, q_vec
 
@@ -171,3 +181,15 @@ def avgpool2d(node, x: np.ndarray) -> np.ndarray:
         for kind, chans in groups.items():
             out[:, chans, win.oy, win.ox] = avgpool_code_fn(node, kind, win.n)(acc[:, chans])
     return out
+
+
+def table_proven(node, shape: tuple[int, int, int]) -> bool:
+    """Whether an onnxruntime float pool has an exact integer-sum table for every window (see
+    ``runtimes.ort_pool``); the bit-vector encoder writes the float kernel itself where not."""
+    _, wins = avgpool_plan(node, shape)
+    try:
+        for n in sorted({w.n for w in wins}):
+            float_code_fn(node, n, ort_taps(node, n))
+    except UnsupportedOpError:
+        return False
+    return True

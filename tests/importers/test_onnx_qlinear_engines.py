@@ -26,6 +26,7 @@ from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.spec import Linear, OutputCondition, Property
+from bvverify.runtimes.pooling import table_proven
 from tests.strategies import Tally, enumerate_box, tight_conditions, varying_outputs
 
 F32 = np.float32
@@ -101,17 +102,27 @@ def _box(draw, net: QNetwork) -> tuple[np.ndarray, np.ndarray]:
     return clo.reshape(shape), chi.reshape(shape)
 
 
-def _engines(net: QNetwork, prop: Property) -> dict[str, str]:
-    out = {}
+def _engines(net: QNetwork, prop: Property) -> tuple[dict[str, str], bool]:
+    """Each engine's verdict (counterexamples checked); and whether the ILP encoder refused (allowed
+    only for a float pool without an exact integer-sum table: the bit-vector engine must answer)."""
+    out, refused = {}, False
     for name, run in (("bv", lambda: verify_bv(net, prop, timeout=60)),
                       ("ilp", lambda: verify_ilp(net, prop, timeout=60))):
-        v = run()
+        try:
+            v = run()
+        except UnsupportedOpError as e:
+            node = net.nodes[-1]
+            assert name == "ilp" and isinstance(node, ops.AvgPool2d) and node.rule == "onnxruntime_float", e
+            assert not table_proven(node, net.input.shape), e
+            assert "pool" in str(e) and "float32" in str(e), e
+            refused = True
+            continue
         assert v.status != "unknown", (name, v.reason)
         if v.counterexample is not None:
             codes = v.counterexample.codes
             assert prop.output.holds(net.evaluate_codes(codes[None]).reshape(-1)), name
         out[name] = v.status
-    return out
+    return out, refused
 
 
 def check(data, net: QNetwork) -> str:
@@ -124,16 +135,10 @@ def check(data, net: QNetwork) -> str:
     cond = data.draw(tight_conditions(varying_outputs(flat), flat))
     truth = any(cond.holds(row) for row in flat)
     prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond)
-    try:
-        verdicts = _engines(net, prop)
-    except UnsupportedOpError as e:
-        node = net.nodes[-1]
-        assert isinstance(node, ops.AvgPool2d) and node.rule == "onnxruntime_float", e
-        assert "pool" in str(e) and "float32" in str(e), e
-        return "refused"
+    verdicts, refused = _engines(net, prop)
     for name, status in verdicts.items():
         assert (status == "violated") == truth, f"{name} says {status}, brute force says violated={truth}"
-    return verdicts["bv"]
+    return verdicts["bv"] + (" float-kernel" if refused else "")
 
 
 @pytest.mark.parametrize("kind, nets, examples", [("add", ort_add_nets, 40), ("pool", ort_pool_nets, 40)])
@@ -146,26 +151,39 @@ def test_engines_match_bruteforce(kind, nets, examples) -> None:
         tally.add(check(data, net))
 
     inner()
+    if kind == "pool":  # the bit-vector engine's float-kernel encoding was exercised both ways
+        tally.require(**{"holds float-kernel": 1, "violated float-kernel": 1})
     tally.require(holds=3, violated=3)
 
 
-def test_float_pool_on_a_tie_is_refused_by_the_encoders_but_exact_in_the_interpreter() -> None:
+def test_float_pool_on_a_tie_bv_exact_ilp_refuses() -> None:
     """Equal scales, a 2x2 window: a sum of 2 (mod 4) lies on an output tie, decided by the taps'
-    float rounding, so no integer-sum table is exact; the encoders refuse, the interpreter runs
-    the float kernel (and two boxes with one sum can give different codes)."""
+    float rounding, so no integer-sum table is exact: the ILP encoder refuses by name, the bit-vector
+    engine encodes the float kernel (its answers checked against enumeration), the interpreter runs it."""
     s = float(F32(0.0123))
     node = ops.AvgPool2d("pool", ("input",), (2, 2), (2, 2), (0, 0), False, False, None, "onnxruntime_float", 7, 0, 255,
                          scale=s, out_scale=s, out_zero_point=7)
     net = QNetwork(ops.InputSpec((1, 2, 2), 0, 255, None), (node,), ops.OutputSpec("pool"))
-    codes = np.array([[a, b, c, d] for a in range(7, 80, 3) for b in (7, 90) for c in (7, 200) for d in range(7, 12)])
-    sums = codes.sum(1) - 4 * 7
-    outs = net.evaluate_codes(codes.reshape(-1, 1, 2, 2)).ravel()
-    tie = sums % 4 == 2
-    assert tie.any()
-    cond = OutputCondition(((Linear(((0, Fraction(1)),), Fraction(300)),),), "codes")
-    prop = Property(np.zeros((1, 2, 2)), np.full((1, 2, 2), 255.0), cond)
-    for run in (lambda: verify_bv(net, prop, timeout=30), lambda: verify_ilp(net, prop, timeout=30)):
-        with pytest.raises(UnsupportedOpError, match="pool.*float32"):
-            run()
-    # off the ties the code is the rounded mean
-    assert np.array_equal(outs[~tie], np.rint(sums[~tie] / 4).astype(np.int64) + 7)
+    assert not table_proven(node, (1, 2, 2))
+    rng = np.random.default_rng(5)
+    decided_on_a_tie = 0
+    for _ in range(24):
+        centre = rng.integers(20, 230, (1, 2, 2))
+        clo, chi = centre - rng.integers(0, 3, (1, 2, 2)), centre + rng.integers(0, 3, (1, 2, 2))
+        pts = enumerate_box(clo, chi)
+        flat = net.evaluate_codes(pts).reshape(len(pts), -1)[:, 0]
+        sums = pts.reshape(len(pts), -1).sum(1) - 4 * 7
+        tie = sums % 4 == 2
+        # off the ties the code is the rounded mean; on them the taps' rounding decides
+        assert np.array_equal(flat[~tie], np.rint(sums[~tie] / 4).astype(np.int64) + 7)
+        decided_on_a_tie += bool(tie[flat == flat.max()].all())  # the largest code only from a tie rounding up
+        for m in (int(flat.max()), int(flat.max()) + 1):
+            cond = OutputCondition(((Linear(((0, Fraction(-1)),), Fraction(-m)),),), "codes")  # y >= m
+            prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond)
+            v = verify_bv(net, prop, timeout=60)
+            assert v.status == ("violated" if (flat >= m).any() else "holds"), (m, v.status)
+            if v.counterexample is not None:
+                assert net.evaluate_codes(v.counterexample.codes[None]).ravel()[0] >= m
+            with pytest.raises(UnsupportedOpError, match="pool.*float32.*--engine bv"):
+                verify_ilp(net, prop, timeout=30)
+    assert decided_on_a_tie >= 2
