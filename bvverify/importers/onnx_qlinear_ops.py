@@ -39,6 +39,11 @@ class QLinearOps:
                 raise self.refuse(node, f"input codes {type_range(x)} and output codes {out} differ in type; "
                                         "onnxruntime's kernel takes one type")
 
+    def _positive(self, node: Any, *scales: float) -> None:
+        """The rules (and the bounds' corner evaluation) rely on every map being increasing."""
+        if not all(np.isfinite(np.float32(s)) and np.float32(s) > 0 for s in scales):
+            raise self.refuse(node, f"scales {[float(s) for s in scales]} must be positive and finite")
+
     def op_QLinearAdd(self, node: Any) -> Sym:
         if any(isinstance(self.env.get(node.input[i]), np.ndarray) for i in (0, 3)):
             raise self.refuse(node, "adds a constant (a bias): onnxruntime computes a constant or broadcast operand with "
@@ -48,6 +53,7 @@ class QLinearOps:
         sa, za, _, _ = self.scale_zp(node, 1, 2, "A")
         sb, zb, _, _ = self.scale_zp(node, 4, 5, "B")
         so, zo, lo, hi = self.scale_zp(node, 6, 7, "C")
+        self._positive(node, sa, sb, so)
         self._check_in(node, a, sa, za)
         self._check_in(node, b, sb, zb)
         self._same_type(node, [a, b], (lo, hi))
@@ -66,6 +72,7 @@ class QLinearOps:
         x = self.sym(node)
         xs, xz, _, _ = self.scale_zp(node, 1, 2, "x")
         ys, yz, lo, hi = self.scale_zp(node, 3, 4, "y")
+        self._positive(node, xs, ys)
         self._check_in(node, x, xs, xz)
         self._same_type(node, [x], (lo, hi))
         if self.attr(node, "channels_last", 0):
