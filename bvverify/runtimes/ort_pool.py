@@ -11,20 +11,19 @@ QLinearGlobalAveragePool), as its CPU kernels compute it. Two arithmetics:
   number of valid taps, then ``q = sat(int(nearbyint(RN(RN(y / s_out) + z_out))))``.
 
 The float path rounds after every tap, so its result is in general not a function of
-the integer sum ``S`` (with equal input and output scales, every window sum on an
-output tie is decided by the taps' rounding errors). It is one wherever the rounding cannot
-reach an output rounding boundary: ``float_table_check`` proves, for every ``S`` a window can reach,
-that every float32 sum consistent with ``S`` (an error bound from the dequantization
+the integer sum ``S`` (with equal input and output scales, every window sum on an output
+tie is decided by the taps' rounding errors). It is one wherever the rounding cannot reach
+an output rounding boundary: ``float_table_check`` proves, for every ``S`` a window can
+reach, that every float32 sum consistent with ``S`` (an error bound from the dequantization
 table and the partial sums' half-ulps) maps to one code. That code is then
 ``q(RN(s_in * S))``, and the node is exact as an integer sum plus a step table, like
-torch's pools. Where the proof fails for some ``S`` the node is refused by name,
-never approximated.
+torch's pools (``float_code_fn`` refuses by name where the proof fails).
 
 The interpreter (and so the interval bounds: every step is monotone in every tap) runs the
 float kernel itself (``float_avgpool``), exact in every case. Without the proof the
-bit-vector encoder writes the float kernel itself (``encoders.bv_float_pool``; ``runtimes.pooling.table_proven``
-says which) and the
-ILP encoder, which needs the integer-sum split, refuses the node by name.
+bit-vector encoder writes the float kernel itself (``encoders.bv_float_pool``;
+``runtimes.pooling.table_proven`` says which) and the ILP encoder, which needs the
+integer-sum split, refuses the node by name.
 """
 
 from __future__ import annotations
@@ -123,7 +122,7 @@ def float_table_check(s_in: float, z: int, s_out: float, zo: int, lo: int, hi: i
         e_hi = k * float(delta.max()) + partial
         big = np.arange(k * int(d[0]), k * int(d[-1]) + 1, dtype=np.int64)
         centre = np.float64(s) * big.astype(np.float64)  # exact
-        slack = np.abs(centre) * 2.0**-50 + 2.0**-149  # the float64 additions below
+        slack = (np.abs(centre) + abs(e_lo) + abs(e_hi)) * 2.0**-50 + 2.0**-149  # float64 rounding of these sums
         f_lo, f_hi = _below(centre + e_lo - slack), _above(centre + e_hi + slack)
         for f in (f_lo, f_hi):
             pre = ((f / F32(n)).astype(F32) / so).astype(F32).astype(np.float64) + zo

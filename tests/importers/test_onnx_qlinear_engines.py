@@ -187,3 +187,33 @@ def test_float_pool_on_a_tie_bv_exact_ilp_refuses() -> None:
             with pytest.raises(UnsupportedOpError, match="pool.*float32.*--engine bv"):
                 verify_ilp(net, prop, timeout=30)
     assert decided_on_a_tie >= 2
+
+
+def test_proven_tables_equal_the_float_kernel() -> None:
+    """Where ``runtimes.ort_pool`` proves a float pool's integer-sum table, that table gives the float
+    kernel's code on every input (random windows of random nodes, extreme and zero-point codes mixed in)."""
+    from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_plan
+
+    rng = np.random.default_rng(8)
+    proven = 0
+    for _ in range(60):
+        lo, hi = CODES[str(rng.choice(["u8", "s8"]))]
+        xs = float(F32(np.exp(rng.uniform(-6, 1))))
+        ys = float(F32(xs * np.exp(rng.uniform(-1.0, 1.0))))
+        z, zo = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+        k = (int(rng.integers(1, 4)), int(rng.integers(2, 4)))
+        node = ops.AvgPool2d("pool", ("input",), k, (1, 1), (k[0] // 2, k[1] // 2), False, bool(rng.integers(0, 2)),
+                             None, "onnxruntime_float", z, lo, hi, scale=xs, out_scale=ys, out_zero_point=zo)
+        shape = (2, 4, 4)
+        if not table_proven(node, shape):
+            continue
+        proven += 1
+        x = rng.integers(lo, hi + 1, (3000, *shape))
+        x[:500] = rng.choice([lo, hi, z], (500, *shape))
+        want = QNetwork(ops.InputSpec(shape, lo, hi, None), (node,), ops.OutputSpec("pool")).evaluate_codes(x)
+        _, wins = avgpool_plan(node, shape)
+        for win in wins:
+            acc = x[:, :, win.h0:win.h1, win.w0:win.w1].sum((2, 3)) - win.size * z
+            got = avgpool_code_fn(node, "ort_float", win.n)(acc)
+            assert np.array_equal(got, want[:, :, win.oy, win.ox]), (xs, ys, z, zo, k, win)
+    assert proven >= 15
