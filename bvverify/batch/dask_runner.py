@@ -63,6 +63,17 @@ def client_for(workers: int, scheduler: str | None = None) -> Iterator[Any]:
             yield client
 
 
+def check_workers(client: Any, module: str) -> None:
+    """Every worker imports ``module`` (the one of the function that runs the jobs) now: a worker
+    that cannot unpickle a task dies on it, and the batch would wait for ever on a cluster with
+    no worker left. ``exec`` is sent because a builtin unpickles on any worker."""
+    try:
+        client.run(exec, f"import {module}", {})
+    except Exception as e:
+        raise DaskError(f"the dask workers cannot import {module} ({type(e).__name__}: {e}): install bvverify in the "
+                        "workers' environment (and give them the files the jobs read)") from None
+
+
 def lost_result(job: Job, message: str) -> JobResult:
     """The ``error`` result of a job whose task failed on the cluster (its worker died twice)."""
     return JobResult(job.name, "error", "error", 0.0, job.options.label, message=message, text="error\n",
@@ -92,4 +103,4 @@ def run_dask(jobs: Sequence[Any], client: Any, run: Callable[[Any], Any] = run_j
         client.cancel(list(futures))
 
 
-__all__ = ["DaskError", "RETRIES", "WORKER_ENV", "client_for", "lost_result", "run_dask"]
+__all__ = ["DaskError", "RETRIES", "WORKER_ENV", "check_workers", "client_for", "lost_result", "run_dask"]

@@ -24,11 +24,12 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, scheduler: str | None = None
     if workers <= 1 and scheduler is None:
         yield from run_serial(list(jobs), run)
         return
-    from bvverify.batch.dask_runner import client_for, lost_result, run_dask
+    from bvverify.batch.dask_runner import check_workers, client_for, lost_result, run_dask
 
     with client_for(workers, scheduler) as client:
         for path in upload:
-            client.upload_file(str(path))
+            client.upload_file(str(path), load=False)  # imported when a job needs it (not on the scheduler)
+        check_workers(client, run.__module__)
         yield from run_dask(jobs, client, run, lost or lost_result)
 
 

@@ -101,3 +101,54 @@ def test_existing_scheduler_and_a_daemonic_worker_named(tmp_path):
     assert [got[j.name].word for j in jobs] == ["unsat", "sat"]
     assert got["highs"].word == "error"
     assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in got["highs"].message
+
+
+def double(job):
+    """A run function of another kind of batch (module level: pickled by name); job 3 kills its worker."""
+    if job == 3 and os.environ.get("BVVERIFY_SOLVER_THREADS") == "1":  # only on a dask worker (WORKER_ENV)
+        os._exit(1)
+    return job * 2
+
+
+def lost_twice(job, message):
+    return ("lost", job, message)
+
+
+class Named(int):
+    name = property(lambda self: f"n{int(self)}")
+
+
+def test_run_jobs_with_another_run_function(monkeypatch):
+    monkeypatch.delenv("BVVERIFY_SOLVER_THREADS", raising=False)
+    jobs = [Named(i) for i in range(5)]
+    assert list(run_jobs(jobs, run=double, lost=lost_twice)) == [(j, 2 * j) for j in jobs]
+
+
+@pytest.mark.slow
+def test_another_run_function_on_dask_and_its_lost_result():
+    jobs = [Named(i) for i in range(5)]
+    on_dask = dict(run_jobs(jobs, workers=2, run=double, lost=lost_twice))
+    lost = on_dask.pop(jobs[3])  # its worker died on it twice: the batch's own lost result, and the batch went on
+    assert lost[:2] == ("lost", 3) and "lost on the dask cluster" in lost[2]
+    assert on_dask == {j: 2 * j for j in jobs if j != 3}
+
+
+@pytest.mark.slow
+def test_workers_that_cannot_import_the_run_function_are_an_error_not_a_hang(tmp_path, monkeypatch):
+    """dask kills a worker that cannot unpickle a task; with none left the batch would wait for ever."""
+    import importlib
+    import sys
+
+    from bvverify.batch.dask_runner import DaskError, client_for
+
+    (tmp_path / "only_here.py").write_text("def run(job):\n    return job\n")
+    with client_for(1) as client:  # its worker started before the module's folder is on sys.path
+        monkeypatch.syspath_prepend(str(tmp_path))
+        mod = importlib.import_module("only_here")
+        with pytest.raises(DaskError, match="cannot import only_here"):
+            list(run_jobs([Job("a", "m", "p", 1.0)], scheduler=client.scheduler.address, run=mod.run))
+        # sent with upload=, the same module runs there
+        got = list(run_jobs([Job("a", "m", "p", 1.0)], scheduler=client.scheduler.address, run=mod.run,
+                            upload=[tmp_path / "only_here.py"]))
+        assert [r.name for _, r in got] == ["a"]
+    sys.modules.pop("only_here", None)
