@@ -1,7 +1,7 @@
 """One command for every benchmark suite: run the engines, compare with the published verdicts, report.
 
     python scripts/bench/suite.py SUITE [--benchmarks DIR] [--engines bounds,ilp:cpsat] [--timeout 60] [--limit N]
-        [--out DIR] [--seed 0] [--models DIR]
+        [--out DIR] [--seed 0] [--models DIR] [--only-open CSV] [--keep CSV] [--workers N | --scheduler ADDRESS]
 
 Suites: qvip-t2 (QVIP Table 2, 700 queries), qvip-t3-r2 / qvip-t3-r4 (QVIP Table 3 at radius 2 / 4 on the
 networks whose files were published), digits (the bundled models, eps 1-3 codes, 20 images), mnistfc (the
@@ -15,7 +15,9 @@ the reference interpreter replayed, written to DIR/SUITE-witness/ in the VNN-COM
 
 Writes DIR/SUITE.csv, one row per (query, engine), appended and flushed as each is decided; a re-run skips
 the rows already there (rows of an engine that raised are tried again), so an interrupted run is resumed by
-running the same command. Then DIR/SUITE.md (also printed): per engine and per (model, eps) counts, median
+running the same command. --workers N runs the queries on a dask LocalCluster of N processes (--scheduler ADDRESS: an
+existing cluster), through bvverify.batch's runner: the rows are the same, appended in the order they finish. Then
+DIR/SUITE.md (also printed): per engine and per (model, eps) counts, median
 and total time, agreement with the published per-query verdicts, the time of ilp:z3 and bv against auto on
 the queries where they took more than 1 s, and for mnistfc the float-vs-int8 differences.
 
@@ -38,16 +40,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the suite_* helpers beside this script
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the suite_* helpers beside this script
 from quantize_mnistfc import default_models, inside_repo  # noqa: E402
 from suite_csv import RERUN, Row, Writer, key, read_kept, read_rows, write_kept  # noqa: E402
 from suite_defs import NAMES, Query, SuiteDef, build  # noqa: E402
+from suite_jobs import MODULES, SuiteJob, SuiteResult, lost, remember, run_suite_job  # noqa: E402
 from suite_report import DECIDED, markdown, relation  # noqa: E402
 
+from bvverify.batch import run_jobs  # noqa: E402
+from bvverify.batch.dask_runner import DaskError  # noqa: E402
 from bvverify.engines.config import EngineOptions, OptionError  # noqa: E402
 from bvverify.engines.registry import ENGINES as REGISTERED  # noqa: E402
-from bvverify.engines.registry import verify  # noqa: E402
-from bvverify.engines.results import write_vnncomp_result  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDED = ("auto", "attack")  # engines that search: --seed makes their runs reproducible
@@ -84,34 +88,30 @@ class Runner:
     """Runs the pending (query, engine) pairs, writing each row the moment it exists, with a progress line on stderr."""
 
     def __init__(self, suite: SuiteDef, options: dict[str, EngineOptions], timeout: float, out: Path,
-                 rows: dict, writer: Writer) -> None:
+                 rows: dict, writer: Writer, where: tuple[Path, Path] = (Path(), Path()), threads: int | None = None) -> None:
         self.suite, self.options, self.timeout, self.out = suite, options, timeout, out
         self.rows, self.writer = rows, writer
+        self.benchmarks, self.models = where  # a worker rebuilds the suite from these
+        self.threads = threads
         self.counts = {s: 0 for s in ("holds", "violated", "unknown", "misclassified", "error")}
         self.bugs: list[str] = []
 
-    def run_one(self, q: Query, prepared, spec: str) -> Row:
+    def job(self, q: Query, spec: str) -> SuiteJob:
+        return SuiteJob(safe(f"{q.model.name}_{q.query}_eps{q.eps}_{spec}"), q.suite, str(self.benchmarks), str(self.models),
+                        q.model.name, q.query, q.eps, spec, self.options[spec], self.timeout, self.threads)
+
+    def make_row(self, q: Query, spec: str, result: SuiteResult) -> Row:
+        """The CSV row of a decided job; its witness (a violated verdict's counterexample) is written here."""
         row: Row = {"suite": q.suite, "model": q.model.name, "query": q.query, "eps": q.eps, "engine": spec,
                     "timeout": f"{self.timeout:g}", "published": q.published, "published_detail": q.published_detail,
                     "timed_out": "0", "cex_file": "", "reason": ""}
-        if prepared.skip is not None:
-            row.update(status=prepared.skip[0], seconds="0", reason=prepared.skip[1])
-        else:
-            net = q.model.net
-            t0 = time.perf_counter()
-            try:
-                v = verify(net, prepared.prop, self.options[spec], self.timeout, runtime=None, prefer=prepared.prefer)
-            except Exception as e:  # an engine that raises is a bug to report, not the end of a long run
-                row.update(status="error", seconds=f"{time.perf_counter() - t0:.3f}", reason=f"{type(e).__name__}: {e}")
-            else:
-                row.update(status=v.status, seconds=f"{time.perf_counter() - t0:.3f}", reason=v.reason,
-                           timed_out="1" if v.stats.get("timed_out") else "0",
-                           decided_by=str(v.stats.get("decided_by", "") if v.status in DECIDED else ""))
-                if v.counterexample is not None:
-                    rel = Path(f"{q.suite}-witness") / safe(f"{q.model.name}_{q.query}_eps{q.eps}_{spec}.txt")
-                    (self.out / rel.parent).mkdir(parents=True, exist_ok=True)
-                    write_vnncomp_result(self.out / rel, v, net.integer_input, prepared.prop.output.over)
-                    row["cex_file"] = str(rel)
+        row.update(result.fields)
+        if result.witness:
+            rel = Path(f"{q.suite}-witness") / safe(f"{q.model.name}_{q.query}_eps{q.eps}_{spec}.txt")
+            (self.out / rel.parent).mkdir(parents=True, exist_ok=True)
+            with open(self.out / rel, "w", encoding="utf-8", newline="") as f:
+                f.write(result.witness)
+            row["cex_file"] = str(rel)
         row["relation"] = relation(row["status"], q.published)
         return row
 
@@ -139,25 +139,34 @@ class Runner:
         return (f"[{done}/{total}] {row['model']} #{row['query']} eps {row['eps']} {row['engine']}: {row['status']} "
                 f"{float(row['seconds']):.2f} s{tail} | {counts} | {fmt_time(elapsed)} elapsed, ETA {fmt_time(eta)}")
 
-    def run(self, todo: list[tuple[Query, list[str]]]) -> None:
-        total = sum(len(e) for _, e in todo)
+    def run(self, todo: list[tuple[Query, list[str]]], workers: int = 1, scheduler: str | None = None) -> None:
+        """Every pending pair, in this process (in order) or on dask (as they finish); each row is appended the
+        moment its result is back, so an interrupted run keeps them all and resumes from the CSV."""
+        jobs = {}
+        for q, specs in todo:
+            for spec in specs:
+                j = self.job(q, spec)
+                jobs[j] = q
+        total = len(jobs)
+        if not jobs:  # nothing left: no cluster to start
+            return
         columns = (TextColumn(f"[bold]{self.suite.name}[/]"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         t_start, done = time.monotonic(), 0
+        remember(self.suite, self.benchmarks, self.models)  # the serial run uses this process's suite as it is
+        upload = [HERE / f"{m}.py" for m in MODULES] if scheduler is not None else []  # a remote worker has no scripts/
         with Progress(*columns, console=err, disable=not err.is_terminal) as progress:
             task = progress.add_task("run", total=total, counts="")
-            for q, specs in todo:
-                prepared = q.prepare(q.model.net)
-                for spec in specs:
-                    row = self.run_one(q, prepared, spec)
-                    self.writer.append(row)
-                    self.check(row)
-                    self.rows[key(row)] = row
-                    self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
-                    done += 1
-                    counts = " ".join(f"{k} {v}" for k, v in self.counts.items() if v or k in DECIDED)
-                    progress.update(task, advance=1, counts=counts)
-                    progress.console.print(self.line(done, total, row, t_start), markup=False, soft_wrap=True)
+            for job, result in run_jobs(list(jobs), workers, scheduler, run=run_suite_job, lost=lost, upload=upload):
+                row = self.make_row(jobs[job], job.engine, result)
+                self.writer.append(row)
+                self.check(row)
+                self.rows[key(row)] = row
+                self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
+                done += 1
+                counts = " ".join(f"{k} {v}" for k, v in self.counts.items() if v or k in DECIDED)
+                progress.update(task, advance=1, counts=counts)
+                progress.console.print(self.line(done, total, row, t_start), markup=False, soft_wrap=True)
 
 
 def fmt_time(s: float) -> str:
@@ -192,7 +201,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "(no published data: it may be committed, e.g. docs/results/): its rows are taken in before the run "
                     "(queries already there are not run again) and it is rewritten with every row after it, so a run "
                     "that spans several machines or sessions adds up")
+    ap.add_argument("--workers", type=int, default=1, help="queries at a time: above 1, on a dask LocalCluster of that "
+                    "many worker processes, one solver thread each (pip install 'bvverify[dask]')")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the queries on the dask cluster at this "
+                    "address (e.g. tcp://host:8786); its workers need the --benchmarks/--models paths")
+    ap.add_argument("--solver-threads", type=int, default=None, metavar="N", help="solver and torch threads per query "
+                    "(default: 1 on dask; serial, the solvers' own default, as before). Give the serial run 1 for the "
+                    "same counterexamples as a dask run")
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error("--workers must be >= 1")
+    if args.solver_threads is not None and args.solver_threads < 1:
+        ap.error("--solver-threads must be >= 1")
     if args.timeout <= 0:
         ap.error("--timeout must be > 0")
     if args.limit is not None and args.limit < 1:
@@ -241,11 +261,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(suite.queries) * len(specs) - pending} already in {csv_path}")
     for note in suite.notes:
         err.print(f"note: {note}")
-    runner = Runner(suite, options, args.timeout, args.out, rows, Writer(csv_path))
+    on_dask = args.workers > 1 or args.scheduler is not None
+    threads = args.solver_threads if args.solver_threads is not None else (1 if on_dask else None)
+    runner = Runner(suite, options, args.timeout, args.out, rows, Writer(csv_path),
+                    (args.benchmarks.resolve(), args.models.resolve()), threads)
+    if on_dask:
+        err.print(f"on dask: {f'the cluster at {args.scheduler}' if args.scheduler else f'{args.workers} local workers'}, "
+                  f"{threads} solver thread(s) per query")
     t0 = time.monotonic()
     interrupted = False
     try:
-        runner.run(todo)
+        runner.run(todo, args.workers, args.scheduler)
+    except DaskError as e:  # no dask, no scheduler at that address, workers that cannot run the jobs
+        raise SystemExit(f"{e} (the {sum(runner.counts.values())} rows decided so far are in {csv_path})") from None
     except KeyboardInterrupt:
         interrupted = True
         err.print("[yellow]interrupted: the rows so far are kept; run the same command to resume[/]", markup=True)
@@ -255,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
 
     header = [f"- run: {datetime.datetime.now().isoformat(timespec='seconds')}, bvverify {git_commit()}, host target "
               f"{host()}; engines {', '.join(f'`{s}`' for s in specs)}; timeout {args.timeout:g} s; seed {args.seed}"
-              + (f"; limit {args.limit} per (model, eps)" if args.limit else ""),
+              + (f"; limit {args.limit} per (model, eps)" if args.limit else "")
+              + (f"; on dask ({args.scheduler or f'{args.workers} workers'})" if on_dask else "")
+              + (f"; {threads} solver thread(s) per query" if threads is not None else ""),
               f"- {len(suite.queries)} queries x {len(specs)} engines = {len(selected)} rows in this report "
               f"({pending if not interrupted else sum(runner.counts.values())} run now in {fmt_time(time.monotonic() - t0)}, "
               f"the rest from `{csv_path.name}`)" + ("; INTERRUPTED" if interrupted else ""),

@@ -86,7 +86,7 @@ def test_engine_error_is_recorded_and_retried(suite: ModuleType, tmp_path: Path,
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(suite, "verify", broken)
+    monkeypatch.setattr(sys.modules["suite_jobs"], "verify", broken)  # the module that runs every query, serial or on dask
     assert suite.main(digits_args(tmp_path, "bounds")) == 1
     rows = read_csv(tmp_path / "digits.csv")
     assert {r["status"] for r in rows} == {"error"} and "engine exploded" in rows[0]["reason"]
@@ -231,3 +231,138 @@ def test_kept_rows_carry_a_run_across_machines_without_published_data(suite: Mod
     assert suite.main([*digits_args(tmp_path / "third", "bounds"), "--keep", str(kept),
                        "--only-open", str(tmp_path / "first" / "digits.csv")]) == 0
     assert len(csv_mod.read_kept(kept)) == 6
+
+
+# --- on dask: the same rows as the serial run, resumable, a lost worker costs one query ---------------------------
+
+SAME = ("suite", "model", "query", "eps", "engine", "status", "timed_out", "timeout", "published", "published_detail",
+        "relation", "cex_file", "reason", "decided_by")  # every column but the time
+
+
+@pytest.fixture
+def threads_restored(monkeypatch: pytest.MonkeyPatch):
+    """A serial run with --solver-threads sets this process's solver and torch threads: put them back."""
+    import torch
+
+    monkeypatch.delenv("BVVERIFY_SOLVER_THREADS", raising=False)
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def dask_args(out: Path, *more: str) -> list[str]:
+    # the first 4 images of each (model, eps) block: 24 queries, 3 violated by the attack (witness files)
+    return ["digits", "--limit", "4", "--engines", "auto", "--timeout", "20", "--out", str(out), *more]
+
+
+def same_columns(path: Path) -> list[tuple[str, ...]]:
+    return sorted(tuple(r[c] for c in SAME) for r in read_csv(path))
+
+
+def test_workers_resume_a_torn_serial_file_to_the_serial_rows_and_witnesses(
+        suite: ModuleType, tmp_path: Path, threads_restored: None) -> None:
+    pytest.importorskip("distributed")
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    assert suite.main(dask_args(serial, "--solver-threads", "1")) == 0
+    lines = (serial / "digits.csv").read_bytes().splitlines(keepends=True)
+    assert len(lines) == 1 + 24
+    dask.mkdir()
+    (dask / "digits.csv").write_bytes(b"".join(lines[:9]) + lines[9][:15])  # 8 rows and a torn ninth
+    assert suite.main(dask_args(dask, "--workers", "2")) == 0
+    assert same_columns(dask / "digits.csv") == same_columns(serial / "digits.csv")
+    ran = [r for r in read_csv(dask / "digits.csv")[8:] if r["cex_file"]]
+    assert ran, "no violated query among those the workers ran"
+    for r in ran:  # written by this process from the worker's text, byte for byte the serial file
+        assert (dask / r["cex_file"]).read_bytes() == (serial / r["cex_file"]).read_bytes()
+    assert "on dask (2 workers)" in (dask / "digits.md").read_text()
+    # nothing left to run: no cluster is started, the rows stay
+    assert suite.main(dask_args(dask, "--workers", "2")) == 0
+    assert len(read_csv(dask / "digits.csv")) == 24
+
+
+def test_workers_with_keep_and_only_open(suite: ModuleType, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    kept = tmp_path / "kept.csv"
+    assert suite.main([*digits_args(tmp_path / "a", "bounds"), "--keep", str(kept)]) == 0
+    first = load("suite_csv").read_kept(kept)
+    assert len(first) == 6
+    rows = read_csv(tmp_path / "a" / "digits.csv")
+    rows[2]["status"] = "unknown"  # one query left open: only it runs in the second pass
+    with open(tmp_path / "open.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    assert suite.main([*digits_args(tmp_path / "b", "bounds:interval"), "--only-open", str(tmp_path / "open.csv"),
+                       "--keep", str(kept), "--workers", "2"]) == 0
+    again = read_csv(tmp_path / "b" / "digits.csv")
+    open_query = (rows[2]["model"], rows[2]["eps"])  # its kept bounds row is taken in, bounds:interval ran on dask
+    assert sorted((r["model"], r["eps"], r["engine"]) for r in again) == \
+        [(*open_query, "bounds"), (*open_query, "bounds:interval")]
+    assert len(load("suite_csv").read_kept(kept)) == 7  # the kept file gained the new row, lost none
+
+
+def test_bad_worker_options(suite: ModuleType, tmp_path: Path) -> None:
+    for bad in (["--workers", "0"], ["--solver-threads", "0"]):
+        with pytest.raises(SystemExit):
+            suite.main([*digits_args(tmp_path), *bad])
+    assert not (tmp_path / "digits.csv").exists()
+
+
+@pytest.mark.slow
+def test_scheduler_workers_without_the_scripts_get_them_uploaded(suite: ModuleType, tmp_path: Path) -> None:
+    """--scheduler: a cluster started elsewhere, whose workers cannot import scripts/bench (their
+    sys.path is copied at start, here without it): the suite's modules are sent to them."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    path = [p for p in sys.path if Path(p).resolve() != SCRIPTS]
+    with pytest.MonkeyPatch.context() as mp, dask.config.set({"distributed.worker.daemon": False}):
+        mp.setattr(sys, "path", path)
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        assert not any(Path(p).resolve() == SCRIPTS for p in client.run(lambda: __import__("sys").path).popitem()[1])
+        assert suite.main([*digits_args(tmp_path / "remote", "bounds"), "--scheduler", cluster.scheduler_address]) == 0
+    assert suite.main(digits_args(tmp_path / "here", "bounds")) == 0
+    assert same_columns(tmp_path / "remote" / "digits.csv") == same_columns(tmp_path / "here" / "digits.csv")
+
+
+@pytest.mark.slow
+def test_a_killed_worker_costs_only_its_query_which_is_run_again(suite: ModuleType, tmp_path: Path) -> None:
+    """SIGKILL the worker that is deciding a slow query (digits-cnn #6 eps 1: a few seconds in the exact
+    phase): the scheduler gives it to the other worker, and its row is the one the serial run writes."""
+    pytest.importorskip("distributed")
+    import signal
+    import threading
+    import time
+
+    from bvverify.batch.dask_runner import client_for
+
+    real = suite.run_jobs
+    killed: list[int] = []
+
+    def run_jobs_with_a_killer(jobs, workers, scheduler, **kw):  # the suite's own call, on a cluster we can watch
+        with client_for(workers) as client:
+            def killer() -> None:
+                for _ in range(1200):
+                    for addr, keys in client.processing().items():
+                        if any("digits-cnn_6_eps1" in str(k) for k in keys):
+                            pid = client.run(os.getpid, workers=[addr])[addr]
+                            time.sleep(1.0)  # inside the solve
+                            os.kill(pid, signal.SIGKILL)
+                            killed.append(pid)
+                            return
+                    time.sleep(0.05)
+
+            t = threading.Thread(target=killer, daemon=True)
+            t.start()
+            yield from real(jobs, scheduler=client.scheduler.address, **kw)
+            t.join(5)
+
+    args = ["digits", "--limit", "7", "--engines", "auto", "--timeout", "20"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(suite, "run_jobs", run_jobs_with_a_killer)
+        assert suite.main([*args, "--out", str(tmp_path / "dask"), "--workers", "2"]) == 0
+    assert killed, "the worker deciding digits-cnn #6 eps 1 was not found"
+    got = {(r["model"], r["query"], r["eps"]): r for r in read_csv(tmp_path / "dask" / "digits.csv")}
+    assert len(got) == 42 and "error" not in {r["status"] for r in got.values()}
+    assert got[("digits-cnn", "6", "1")]["status"] == "violated"  # decided on the retry, as serially
