@@ -244,7 +244,8 @@ def threads_restored(monkeypatch: pytest.MonkeyPatch):
     """A serial run with --solver-threads sets this process's solver and torch threads: put them back."""
     import torch
 
-    monkeypatch.delenv("BVVERIFY_SOLVER_THREADS", raising=False)
+    monkeypatch.setenv("BVVERIFY_SOLVER_THREADS", "0")  # records its state now, so that undo restores even "unset"
+    monkeypatch.delenv("BVVERIFY_SOLVER_THREADS")
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
@@ -270,6 +271,7 @@ def test_workers_resume_a_torn_serial_file_to_the_serial_rows_and_witnesses(
     (dask / "digits.csv").write_bytes(b"".join(lines[:9]) + lines[9][:15])  # 8 rows and a torn ninth
     assert suite.main(dask_args(dask, "--workers", "2")) == 0
     assert same_columns(dask / "digits.csv") == same_columns(serial / "digits.csv")
+    assert os.environ.get("BVVERIFY_SOLVER_THREADS") == "1"  # the serial run's threads, undone by the fixture
     ran = [r for r in read_csv(dask / "digits.csv")[8:] if r["cex_file"]]
     assert ran, "no violated query among those the workers ran"
     for r in ran:  # written by this process from the worker's text, byte for byte the serial file
