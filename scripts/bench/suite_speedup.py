@@ -10,8 +10,9 @@ solver thread (``--solver-threads 1``: the same search as a dask worker, so the 
 ``serial`` = serial with the solvers' default threads (what a serial run did before --workers),
 ``daskN`` = ``--workers N``. The machine's load average (``uptime``) is printed before each run:
 the figure means little when other work holds the cores. Prints a markdown table: wall time, the
-sum of the queries' own times, the speed-up over the first run, and whether every row (all columns
-but the time) and every witness file equals the first run's.
+sum of the queries' own times, the speed-up over the first run, and whether every verdict (status,
+timed_out, decided_by and the witness file, byte for byte) equals the first run's; rows that differ only
+in the reason's wording (a solver that says how it hit the timeout) are listed apart.
 """
 
 from __future__ import annotations
@@ -49,17 +50,22 @@ def rows_of(out: Path, suite: str) -> dict[tuple[str, ...], dict[str, str]]:
         return {(r["model"], r["query"], r["eps"], r["engine"]): r for r in csv.DictReader(f)}
 
 
-def differences(ref: Path, other: Path, suite: str) -> list[str]:
-    """Queries whose row (all but the time) or witness file differ from the reference run's."""
+def differences(ref: Path, other: Path, suite: str) -> tuple[list[str], list[str]]:
+    """(queries whose verdict differs from the reference run's: status, timed_out, decided_by, witness file;
+    queries that differ only in the reason's text, e.g. how a solver worded the timeout it hit)."""
     a, b = rows_of(ref, suite), rows_of(other, suite)
-    out = [" ".join(k) for k in sorted(set(a) ^ set(b))]
+    verdicts = [f"{' '.join(k)} (missing)" for k in sorted(set(a) ^ set(b))]
+    texts = []
     for k in sorted(set(a) & set(b)):
         ra, rb = a[k], b[k]
-        if {c: v for c, v in ra.items() if c not in TIMED} != {c: v for c, v in rb.items() if c not in TIMED}:
-            out.append(f"{' '.join(k)} ({ra['status']} vs {rb['status']})")
+        rest = [c for c in ra if c not in TIMED and c != "reason" and ra[c] != rb.get(c)]
+        if rest:
+            verdicts.append(f"{' '.join(k)} ({', '.join(f'{c} {ra[c]} vs {rb.get(c)}' for c in rest)})")
         elif ra["cex_file"] and (ref / ra["cex_file"]).read_bytes() != (other / rb["cex_file"]).read_bytes():
-            out.append(f"{' '.join(k)} (witness)")
-    return out
+            verdicts.append(f"{' '.join(k)} (witness)")
+        elif ra["reason"] != rb["reason"]:
+            texts.append(f"{' '.join(k)} ({ra['status']}{', timed out' if ra['timed_out'] == '1' else ''})")
+    return verdicts, texts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     common += ["--limit", str(args.limit)] if args.limit else []
     common += ["--benchmarks", str(args.benchmarks)] if args.benchmarks else []
     print(f"`suite.py {' '.join(common)}` on {os.cpu_count()} cores; results in {base}", flush=True)
-    table = ["| run | flags | load avg before (1/5/15 min) | wall s | sum of query s | speed-up vs first | same rows "
+    table = ["| run | flags | load avg before (1/5/15 min) | wall s | sum of query s | speed-up vs first | same verdicts "
              "and witnesses as first |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]
     first: tuple[Path, float] | None = None
     for i, run in enumerate(runs):
@@ -99,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         if first is None:
             first, same = (out, wall), "(reference)"
         else:
-            diff = differences(first[0], out, args.suite)
-            same = "yes" if not diff else f"NO, {len(diff)}: " + "; ".join(diff[:5])
+            verdicts, texts = differences(first[0], out, args.suite)
+            same = "yes" if not verdicts else f"NO, {len(verdicts)}: " + "; ".join(verdicts[:5])
+            if texts:
+                same += f" (reason text differs on {len(texts)}: " + "; ".join(texts[:5]) + ")"
         line = (f"| {run} | `{' '.join(flags(run)) or '-'}` | {load} | {wall:.1f} | {total:.1f} | "
                 f"{first[1] / wall:.2f}x | {same} |")
         table.append(line)
