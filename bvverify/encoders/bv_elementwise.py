@@ -50,7 +50,7 @@ def lower_avgpool(node: ops.AvgPool2d, x: Tensor, mode: str, constraints: list[z
     """``mode`` and ``constraints``: the lowering's step mode and constraint list (``bv_terms.step``)."""
     w_out = _out_width(node)
     if node.rule == RULE_FLOAT and not table_proven(node, x.shape):  # the float kernel itself, exactly
-        return lower_float_pool(node, x, w_out, constraints)
+        return lower_float_pool(node, x, w_out, mode, constraints)
     shape, elements = avgpool_elements(node, x.lo, x.hi)
     terms = np.empty(shape, dtype=object)
     lo = np.empty(shape, dtype=object)

@@ -1,8 +1,9 @@
 """Exact bit-vector lowering of onnxruntime's float QLinearAveragePool kernel (``AvgPool2d``
 rule ``onnxruntime_float``) where no integer-sum table is exact (``runtimes.ort_pool``).
 
-Per output element the kernel's own float32 arithmetic is written in z3's floating-point
-theory: each tap ``T = RN(s_in * (q - z))`` (``fpMul`` of the exactly converted code),
+An output element whose reachable window sums all have a proven table is lowered like any
+pool (integer sum, step table). For the others, the kernel's own float32 arithmetic is
+written in z3's floating-point theory: each tap ``T = RN(s_in * (q - z))`` (``fpMul`` of the exactly converted code),
 summed tap by tap in the kernel's row-major order (``fpAdd``, round to nearest even).
 What follows the sum (``RN(y / n)``, ``RN(/ s_out)``, ``RN(+ z_out)``, rounding to an
 integer, saturation) is a monotone step function of the float32 sum ``V``; its exact
@@ -19,10 +20,12 @@ from functools import lru_cache
 import numpy as np
 import z3
 
-from bvverify.encoders.bv_terms import Tensor, const, fit, width_for
+from bvverify.encoders.bv_terms import Tensor, const, fit, step, width_for
+from bvverify.errors import UnsupportedOpError
 from bvverify.ir import ops
+from bvverify.ir.split import checked_table
 from bvverify.runtimes.ort_pool import float_avgpool, float_out
-from bvverify.runtimes.pooling import avgpool_plan
+from bvverify.runtimes.pooling import avgpool_plan, window_code_fn
 
 F32 = np.float32
 _FP = z3.Float32()
@@ -63,8 +66,10 @@ def thresholds(n: int, s_out: float, z_out: int, lo: int, hi: int, v_lo: float, 
     return tuple(float(v) for v in _unorder(right))
 
 
-def lower_float_pool(node: ops.AvgPool2d, x: Tensor, w_out: int, constraints: list[z3.BoolRef]) -> Tensor:
-    """The exact codes of every output element (fresh variables tied by pure bit-vector constraints)."""
+def lower_float_pool(node: ops.AvgPool2d, x: Tensor, w_out: int, mode: str, constraints: list[z3.BoolRef]) -> Tensor:
+    """The exact codes of every output element: an integer sum and step table where the element's
+    reachable sums have a proven table (``runtimes.pooling.window_code_fn``), else fresh variables
+    tied to the float kernel by pure bit-vector constraints."""
     c, h, w = x.shape
     (oh, ow), wins = avgpool_plan(node, (c, h, w))
     xlo = np.asarray(x.lo, dtype=np.int64)[None]
@@ -80,6 +85,11 @@ def lower_float_pool(node: ops.AvgPool2d, x: Tensor, w_out: int, constraints: li
     goal = z3.Goal()
     for ch in range(c):
         for win in wins:
+            idx = (ch, win.oy, win.ox)
+            table_term = _by_table(node, x, ch, win, w_out, mode, constraints)
+            if table_term is not None:
+                terms[idx], lo[idx], hi[idx] = table_term
+                continue
             v = None
             for y in range(win.h0, win.h1):
                 for xx in range(win.w0, win.w1):
@@ -88,7 +98,6 @@ def lower_float_pool(node: ops.AvgPool2d, x: Tensor, w_out: int, constraints: li
                         d = fit(x.terms[key], dw) - const(z, dw)
                         taps[key] = z3.fpMul(_RNE, s, z3.fpSignedToFP(_RNE, d, _FP))
                     v = taps[key] if v is None else z3.fpAdd(_RNE, v, taps[key])
-            idx = (ch, win.oy, win.ox)
             a, b = float(vlo[0, ch, win.oy, win.ox]), float(vhi[0, ch, win.oy, win.ox])
             ts = thresholds(win.n, float(F32(node.out_scale)), int(node.out_zero_point), node.lo, node.hi, a, b)
             c_lo = int(float_out(np.array([a], F32), win.n, F32(node.out_scale), int(node.out_zero_point), node.lo,
@@ -107,6 +116,27 @@ def lower_float_pool(node: ops.AvgPool2d, x: Tensor, w_out: int, constraints: li
         for sub in z3.Tactic("fpa2bv")(goal):
             constraints.extend(sub)
     return Tensor(terms, lo, hi)
+
+
+def _by_table(node: ops.AvgPool2d, x: Tensor, ch: int, win, w_out: int, mode: str,
+              constraints: list[z3.BoolRef]) -> tuple[z3.BitVecRef, int, int] | None:
+    """The element as an integer sum + step table when its reachable sums have a proven table."""
+    z = int(node.zero_point)
+    cells = [(ch, y, xx) for y in range(win.h0, win.h1) for xx in range(win.w0, win.w1)]
+    k0 = -win.size * z
+    a = k0 + sum(int(x.lo[t]) for t in cells)
+    b = k0 + sum(int(x.hi[t]) for t in cells)
+    try:
+        table = checked_table(window_code_fn(node, "ort_float", win, a, b), a, b, lambda: True,
+                              f"{node.name}: average pool (float kernel, divisor {win.n})")
+    except UnsupportedOpError:
+        return None
+    wa = width_for(a, b)
+    acc = const(k0, wa)
+    for t in cells:
+        acc = acc + fit(x.terms[t], wa)
+    name = f"{node.name}_{ch}_{win.oy}_{win.ox}"
+    return step(z3.simplify(acc), table, w_out, name, mode, constraints), table.v_lo, table.v_hi
 
 
 def _sums(node: ops.AvgPool2d, codes: np.ndarray, wins) -> np.ndarray:

@@ -15,7 +15,7 @@ from bvverify.ir import ops
 from bvverify.ir.interp import eval_requantize
 from bvverify.runtimes.base import StepTable, get_profile, step_table
 from bvverify.runtimes.elementwise import AddPath, add_path, add_vector_mask
-from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_kind, avgpool_monotone, avgpool_plan
+from bvverify.runtimes.pooling import avgpool_kind, avgpool_monotone, avgpool_plan, window_code_fn
 
 F32 = np.float32
 MAX_CHECK = 1 << 20  # step-function intervals compared point by point against the runtime
@@ -74,9 +74,9 @@ def avgpool_elements(node: ops.AvgPool2d, x_lo: np.ndarray, x_hi: np.ndarray) ->
             k0 = -win.size * z
             a = k0 + sum(int(x_lo[ch, y, xx]) for y, xx in taps)
             b = k0 + sum(int(x_hi[ch, y, xx]) for y, xx in taps)
-            key = (kind, win.n, a, b)
+            key = (kind, win.n, a, b) + ((win.size,) if kind == "ort_float" else ())
             if key not in tables:
-                fn = avgpool_code_fn(node, kind, win.n)
+                fn = window_code_fn(node, kind, win, a, b)
                 tables[key] = checked_table(
                     fn, a, b, lambda kind=kind, n=win.n, a=a, b=b: avgpool_monotone(node, kind, n, a, b),
                     f"{node.name}: average pool ({kind} path, divisor {win.n})")

@@ -134,14 +134,18 @@ def float_table_check(s_in: float, z: int, s_out: float, zo: int, lo: int, hi: i
     return tuple(sorted(set(bad)))
 
 
-def float_code_fn(node, n: int, taps: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+def float_code_fn(node, n: int, taps: tuple[int, ...],
+                  acc_range: tuple[int, int] | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """``acc = S - size*z`` -> code, exact for every S a window of ``taps`` valid taps with
-    divisor ``n`` reaches (checked; refused otherwise)."""
+    divisor ``n`` reaches, or only for S in ``acc_range`` (one output element's reachable sums):
+    checked, refused by name otherwise."""
     lo, hi, z, zo = int(node.lo), int(node.hi), int(node.zero_point), int(node.out_zero_point)
     try:
         bad = float_table_check(float(F32(node.scale)), z, float(F32(node.out_scale)), zo, lo, hi, n, taps)
     except UnsupportedOpError as e:
         raise UnsupportedOpError(f"{node.name}: {e}") from None
+    if acc_range is not None:
+        bad = tuple(b for b in bad if acc_range[0] <= b <= acc_range[1])
     if bad:
         shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
         raise UnsupportedOpError(
@@ -209,10 +213,13 @@ def ort_taps(node, n: int) -> tuple[int, ...]:
     return tuple(range(1, kh * kw + 1)) if node.count_include_pad else (n,)
 
 
-def ort_code_fn(node, kind: str, n: int) -> Callable[[np.ndarray], np.ndarray]:
+def ort_code_fn(node, kind: str, n: int, size: int | None = None,
+                acc_range: tuple[int, int] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The code function of one window path; for the float kernel, with ``size`` and ``acc_range``,
+    proven only for that window's tap count and reachable sums (else for every window of divisor ``n``)."""
     if kind == "ort_int":
         return int_code_fn(node, n)
-    return float_code_fn(node, n, ort_taps(node, n))
+    return float_code_fn(node, n, ort_taps(node, n) if size is None else (size,), acc_range)
 
 
 __all__ = ["RULES", "RULE_FLOAT", "RULE_INT", "check_ort_pool", "float_avgpool", "float_code_fn", "float_out",

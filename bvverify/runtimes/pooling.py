@@ -193,3 +193,12 @@ def table_proven(node, shape: tuple[int, int, int]) -> bool:
     except UnsupportedOpError:
         return False
     return True
+
+
+def window_code_fn(node, kind: str, win: PoolWindow, acc_lo: int, acc_hi: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``avgpool_code_fn`` for one window whose ``acc`` stays in [acc_lo, acc_hi]: the same function, but
+    onnxruntime's float kernel needs its integer-sum table proven only on those sums (refused by name
+    where even they are not; the bit-vector encoder then writes the float kernel itself)."""
+    if kind == "ort_float":
+        return ort_code_fn(node, kind, win.n, win.size, (acc_lo, acc_hi))
+    return avgpool_code_fn(node, kind, win.n)
