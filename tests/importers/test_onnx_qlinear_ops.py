@@ -117,7 +117,7 @@ def _pool_case(rng: np.random.Generator, act: str, kind: str) -> tuple[dict, ops
 @pytest.mark.parametrize("kind", ["global", "window"])
 def test_average_pools_match_onnxruntime(act: str, kind: str) -> None:
     dt, tp, lo, hi = TYPES[act]
-    rng = np.random.default_rng(hash((act, kind)) % 2**32)
+    rng = np.random.default_rng(["u8", "s8"].index(act) * 2 + ["global", "window"].index(kind))
     bad = total = 0
     for _ in range(12):
         case, node, shape = _pool_case(rng, act, kind)
