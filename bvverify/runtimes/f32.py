@@ -26,6 +26,8 @@ def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     then wrong only when s lies exactly half-way between two float32 values and
     e != 0 (double rounding); there the sign of e picks the neighbour.
     """
+    if np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(c)) == ():  # scalars: the slow path indexes arrays
+        return fma32(np.reshape(a, (1,)), np.reshape(b, (1,)), np.reshape(c, (1,))).reshape(())
     a64 = np.asarray(a, dtype=np.float32).astype(np.float64)
     b64 = np.asarray(b, dtype=np.float32).astype(np.float64)
     c64 = np.asarray(c, dtype=np.float32).astype(np.float64)

@@ -38,6 +38,13 @@ def test_fma32_is_single_rounding(x, inv, z, force_tie):
     assert _rn32_exact(exact, got)
 
 
+def test_fma32_on_scalars_takes_the_slow_path_too():
+    """0-d operands whose sum needs the exact path (a zero sum is 'tiny'): the same value as 1-element arrays."""
+    for a, b, c in [(1.0, 2.0, -2.0), (0.0, 3.0, 0.0), (np.float32(1.5), np.float32(2.0**-126), np.float32(0.0))]:
+        got = fma32(np.float32(a), np.float32(b), np.float32(c))
+        assert got.shape == () and got == fma32(np.array([a]), np.array([b]), np.array([c]))[0]
+
+
 torch = pytest.importorskip("torch")
 
 
