@@ -9,6 +9,8 @@ dimension where the bound loses most (|coefficient| x width, from back-substitut
 re-bounded (clauses close per half) and attacked briefly; splitting stops by a measured policy
 (:data:`SPLITS`), and the open leaves go to the exact solver, clause by clause, fairly sharing
 what is left of the budget (an ``unknown`` clause gets another turn with the time others left).
+When the ILP has no exact model of an op (onnxruntime's float average pool), the exact phase is
+the bit-vector engine on the whole query instead.
 
 Soundness does not depend on any of the heuristics: ``holds`` needs every clause of every leaf
 ruled out by sound bounds or proven infeasible by an exact solver; ``violated`` needs a
@@ -34,6 +36,7 @@ from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
 from bvverify.engines.bounds import open_clauses
 from bvverify.engines.config import EngineOptions
 from bvverify.engines.ilp_box import IlpBox
+from bvverify.errors import UnsupportedOpError
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
@@ -188,6 +191,8 @@ class _Run:
                                           self.o.bounds, budget=self.budget)
                     except EncodingSpent as e:
                         return self.unknown([f"{SPENT} ({e})", *reasons])
+                    except UnsupportedOpError as e:  # an op the ILP has no exact integer model of
+                        return self.bit_vector(str(e))
                     finally:
                         self.stats.encode_seconds += time.perf_counter() - t
                 if k not in leaf.box.clauses:
@@ -222,6 +227,22 @@ class _Run:
             return self.unknown(reasons)
         self.stats.decided_by = self.stats.decided_by or "exact"
         return Verdict("holds", "auto", time.perf_counter() - self.t0, stats=self.stats.doc())
+
+    def bit_vector(self, refusal: str) -> Verdict:
+        """The whole query to the bit-vector engine with the time left, when the ILP refuses a node (e.g.
+        onnxruntime's float average pool, whose ties the taps' float rounding decides): z3 encodes such ops
+        exactly. It decides the query itself, so the leaves and clauses of this run do not matter."""
+        from bvverify.engines.bv import verify_bv
+
+        t = time.perf_counter()
+        v = verify_bv(self.net, self.prop, self.budget, self.runtime, self.prefer, self.o.bounds)
+        self.stats.solver_calls += 1
+        self.stats.solver_seconds += time.perf_counter() - t
+        self.stats.solver = "bv"
+        self.stats.decided_by = "exact" if v.status != "unknown" else ""
+        reason = v.reason if v.status != "unknown" else f"{v.reason} (bit-vector engine: the ILP refused {refusal})"
+        return Verdict(v.status, "auto", time.perf_counter() - self.t0, reason=reason, counterexample=v.counterexample,
+                       stats=self.stats.doc())
 
     def _order(self, leaf: _Leaf) -> list[int]:
         """Open clauses, most promising (smallest margin at the best point) first."""

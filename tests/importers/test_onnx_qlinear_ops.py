@@ -296,9 +296,10 @@ def test_verify_bv_on_a_qdq_pool_without_table_agrees_with_enumeration(tmp_path:
     by float rounding: the bit-vector engine encodes the float kernel (agreeing with enumeration, its
     counterexamples replayed by onnxruntime); the auto engine answers correctly or refuses the node by name."""
     from bvverify.engines.config import EngineOptions
+    from bvverify.engines.ilp_box import IlpBox
     from tests.strategies import enumerate_box
 
-    refused = 0
+    refused = by_bv = 0
     for seed in range(3):
         rng = np.random.default_rng(seed)
         src = float_residual_net(tmp_path / "f.onnx", "plain", "avg2", seed=seed, ch=1, classes=3)
@@ -319,9 +320,14 @@ def test_verify_bv_on_a_qdq_pool_without_table_agrees_with_enumeration(tmp_path:
             assert v.status == want, (seed, m, v.status, v.reason)
             if v.counterexample is not None:
                 assert v.counterexample.replayed_by == ["interpreter", "runtime"]
-            try:
-                assert verify(net, prop, timeout=60, runtime=run).status == want
+            try:  # the ILP alone refuses the node by name ...
+                IlpBox(net, prop, clo, chi, "cpsat", "rounding")
             except UnsupportedOpError as e:
                 assert "QLinearAveragePool" in str(e) and "--engine bv" in str(e)
                 refused += 1
-    assert refused >= 1  # the float-kernel encoding was needed somewhere
+            a = verify(net, prop, timeout=60, runtime=run)  # ... and auto hands such a query to the bit-vector engine
+            assert a.status == want, (seed, m, a.status, a.reason)
+            if a.counterexample is not None:
+                assert a.counterexample.replayed_by == ["interpreter", "runtime"]
+            by_bv += a.stats.get("solver") == "bv"
+    assert refused >= 1 and by_bv >= 1  # the float-kernel encoding was needed, and auto went there
