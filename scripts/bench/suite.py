@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.solver_threads if args.solver_threads is not None else (1 if on_dask else None)
     runner = Runner(suite, options, args.timeout, args.out, rows, Writer(csv_path),
                     (args.benchmarks.resolve(), args.models.resolve()), threads)
-    if on_dask:
+    if on_dask and pending:
         err.print(f"on dask: {f'the cluster at {args.scheduler}' if args.scheduler else f'{args.workers} local workers'}, "
                   f"{threads} solver thread(s) per query")
     t0 = time.monotonic()
