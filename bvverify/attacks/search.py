@@ -55,6 +55,7 @@ class AttackResult:
     steps: int
     seconds: float
     phase: str
+    cut: bool = False  # the clock stopped the search before its seeded work was done (a loaded machine)
 
 
 class Found(Exception):  # noqa: N818 - control flow inside the search, never escapes it
@@ -248,7 +249,7 @@ def attack(net: QNetwork, prop: Property, lo: np.ndarray | None = None, hi: np.n
     if codes is not None:
         confirm(net, prop, codes, lo, hi)
     return AttackResult(codes, search.best, search.best_margin, search.best_clause, search.tries, search.steps,
-                        time.perf_counter() - t0, search.phase)
+                        time.perf_counter() - t0, search.phase, cut=codes is None and search.out_of_time())
 
 
 def confirm(net: QNetwork, prop: Property, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:

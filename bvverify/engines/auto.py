@@ -16,7 +16,8 @@ Soundness does not depend on any of the heuristics: ``holds`` needs every clause
 ruled out by sound bounds or proven infeasible by an exact solver; ``violated`` needs a
 counterexample replayed through the reference interpreter (and the runtime). A candidate from a
 floating-point solver that does not replay seeds a new attack there (refinement), never a verdict.
-Deterministic for a given ``seed`` (the solver's own search aside, which the budget bounds).
+Deterministic for a given ``seed`` (the solver's own search aside, which the budget bounds) as long as
+no attack round is cut by its time cap: ``attack_cut`` in the statistics counts those (a loaded machine).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class _Stats:
     attack_steps: int = 0
     attack_seconds: float = 0.0
     attack_runs: int = 0
+    attack_cut: int = 0  # rounds the clock cut short or skipped: then the same seed may search differently
     bounds_seconds: float = 0.0
     bounds_runs: int = 0
     branches: int = 0
@@ -111,9 +113,10 @@ class _Run:
         t = time.perf_counter()
         end = t + self._slice(share)
         starts = [s for s in starts if s is not None]
-        for _ in range(share[2]):
+        for r in range(share[2]):
             left = end - time.perf_counter()
             if left <= 0:
+                self.stats.attack_cut += share[2] - r
                 break
             res: AttackResult = attack(self.net, self.prop, lo, hi, seconds=left, seed=self.o.seed + self.rounds,
                                        starts=starts, clauses=clauses)
@@ -121,6 +124,7 @@ class _Run:
             self.stats.attack_runs += 1
             self.stats.attack_tries += res.tries
             self.stats.attack_steps += res.steps
+            self.stats.attack_cut += res.cut
             if res.codes is not None:
                 self.stats.attack_seconds += time.perf_counter() - t
                 return self.violated(res.codes, "attack")
