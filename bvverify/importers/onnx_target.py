@@ -13,7 +13,7 @@ than modelled by a guess.
 from __future__ import annotations
 
 from bvverify.errors import UnsupportedOpError
-from bvverify.runtimes.target import _cpu_flags, host
+from bvverify.runtimes.target import _cpu_flags, host_cpu
 
 EXACT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
@@ -27,6 +27,7 @@ def ort_target(flags: set[str] | None = None) -> tuple[str, str]:
             "this CPU has no VNNI / AMX int8 instructions: onnxruntime's u8 x s8 kernels on it saturate pair sums to "
             "int16 (vpmaddubsw), which bvverify has not measured; import the model on a CPU with AVX-512 VNNI, "
             "AVX-VNNI or AMX")
-    cpu = host().name if flags is None else ("avx512-vnni" if "avx512_vnni" in f else "avx2")
+    # the CPU itself: fbgemm's and ATen's environment overrides (host().name) do not reach onnxruntime
+    cpu = host_cpu(f) if flags is None else ("avx512-vnni" if "avx512_vnni" in f else "avx2")
     return cpu, (f"onnxruntime (MLAS) int8 kernels on this host ({cpu}; {', '.join(have)}): exact int32 accumulation; "
                  "the model holds for CPUs with VNNI or AMX")
