@@ -8,6 +8,7 @@ formats: the benchmarks README, sections 4 and 5.
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,24 @@ def table3(bench: Path, radius: int) -> tuple[list[Table3Net], list[str]]:
     return runnable, notes
 
 
+QVIP_SUITE = re.compile(r"qvip-t2|qvip-t3-r(\d+)")  # the benchmark suites' names (scripts/bench/suite_defs.py)
+
+
+def suite_files(bench: Path, suite: str) -> dict[str, tuple[str, str]]:
+    """Network alias -> (network file, image file), relative to ``bench``, of a QVIP benchmark suite as
+    ``scripts/bench/suite_defs.py`` builds it: ``qvip-t2`` (Table 2) or ``qvip-t3-rR`` (Table 3 at radius R, MNIST
+    images); {} for any other suite name. A result file names only the alias and the sample index, so a reader
+    needs this to find the network and the image again; Table 3 networks whose file was not published are not
+    in it (the suite does not run them)."""
+    m = QVIP_SUITE.fullmatch(suite)
+    if m is None:
+        return {}
+    if m.group(1) is None:
+        return {s.alias: (s.h5, s.images) for s in SUITES.values()}
+    nets, _ = table3(bench, int(m.group(1)))
+    return {t.alias: (t.h5, MNIST_IMAGES) for t in nets}
+
+
 class Images:
     """The benchmark's test images (label, 784 integer pixels a row), each file read once."""
 
@@ -226,5 +245,5 @@ def qvip_claims(bench: Path, results: Path | None = None) -> tuple[list[Claim], 
     return claims, notes
 
 
-__all__ = ["AAAI_COLUMNS", "AAAI_WORDS", "FASHION_IMAGES", "LONG_COLUMNS", "MNIST_IMAGES", "QVIP_WORDS", "SUITES", "Images",
-           "Suite", "Table3Net", "header", "load_published", "qvip_claims", "table3"]
+__all__ = ["AAAI_COLUMNS", "AAAI_WORDS", "FASHION_IMAGES", "LONG_COLUMNS", "MNIST_IMAGES", "QVIP_SUITE", "QVIP_WORDS",
+           "SUITES", "Images", "Suite", "Table3Net", "header", "load_published", "qvip_claims", "suite_files", "table3"]

@@ -36,7 +36,9 @@ class Report:
 
 
 def build_report(paths: list[str | Path], title: str = "bvverify report", n_slowest: int = 15,
-                 max_pictures: int = 24) -> Report:
+                 max_pictures: int = 24, benchmarks: str | Path | None = None) -> Report:
+    """The report of ``paths``; ``benchmarks`` is the folder a QVIP suite's networks and images are in (its CSV names
+    them by the paper's alias), None to draw its counterexamples without the original."""
     data = read_all(paths)
     counts = verdict_counts(data)
     r = Report(title=title, created=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), data=data, counts=counts,
@@ -47,7 +49,7 @@ def build_report(paths: list[str | Path], title: str = "bvverify report", n_slow
         r.figures["cactus"] = ("Queries decided (holds or violated) within a time, per engine", figures.cactus(data))
     if data.radii:
         r.figures["radius"] = ("Largest radius proven robust, per sample", figures.radius_histogram(data))
-    r.pictures, r.pictures_left = pictures(data, max_pictures)
+    r.pictures, r.pictures_left = pictures(data, max_pictures, None if benchmarks is None else Path(benchmarks))
     return r
 
 

@@ -5,7 +5,9 @@ A result file holds the perturbed input but not the sample it came from. When th
 file of a robust run), the original is looked up, and it is drawn only if the witness lies inside the
 query's eps ball around it: a lookup that does not fit (another data scale, another file) is said, not
 drawn. With the model, both inputs are re-run through the reference interpreter, so the outputs drawn
-are the interpreter's, and a witness that does not change the class is flagged.
+are the interpreter's, and a witness that does not change the class is flagged. A QVIP suite's rows name
+their network by the paper's alias: :mod:`bvverify.reports.benchmark_sources` finds its network and image
+files in the benchmarks folder, when one is given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bvverify.errors import BvverifyError
+from bvverify.reports.benchmark_sources import BenchmarkSources, Source
 from bvverify.reports.images import argmax_lowest, counterexample_png, image_shape
 from bvverify.reports.records import Loaded, QueryResult, Witness
 from bvverify.reports.summary import query_label
@@ -33,9 +36,14 @@ class Picture:
 class Models:
     """Models and data loaded once per report; what cannot be loaded is remembered with why."""
 
-    def __init__(self) -> None:
+    def __init__(self, benchmarks: Path | None = None) -> None:
         self.nets: dict[str, Any] = {}
         self.data: dict[tuple[str, str | None], Any] = {}
+        self.sources = BenchmarkSources(benchmarks)
+
+    def source(self, q: QueryResult) -> Source:
+        """The model and samples file to load for ``q`` (a QVIP suite's alias resolved in the benchmarks folder)."""
+        return self.sources.of(q)
 
     def net(self, name: str) -> Any:
         if name not in self.nets:
@@ -70,9 +78,10 @@ class Models:
         return self.data[key]
 
 
-def pictures(data: Loaded, limit: int) -> tuple[list[Picture], int]:
-    """Up to ``limit`` pictures of violated queries with a witness of image shape, and how many were left out."""
-    models, out, left = Models(), [], 0
+def pictures(data: Loaded, limit: int, benchmarks: Path | None = None) -> tuple[list[Picture], int]:
+    """Up to ``limit`` pictures of violated queries with a witness of image shape, and how many were left out;
+    ``benchmarks`` is the folder a QVIP suite's networks and images are found in (None: drawn without them)."""
+    models, out, left = Models(benchmarks), [], 0
     seen: set[tuple[str, str, str, tuple[float, ...]]] = set()
     for q in data.queries:
         w = q.witness
@@ -102,7 +111,8 @@ def evidence_picture(q: QueryResult) -> Picture | None:
 
 
 def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
-    net = models.net(q.model)
+    src = models.source(q)
+    net = models.net(src.model)
     shape = tuple(net.input.shape) if net is not None else (len(w.input),)
     chw = image_shape(shape)
     if chw is None or len(w.input) != int(np.prod(shape)):
@@ -113,12 +123,13 @@ def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
     out_p = None if w.output is None else np.asarray(w.output)
     label = w.label
     if net is None:
-        notes.append(f"model {q.model!r} not loadable here: outputs as the result file gives them, no original")
+        notes.append(f"model {q.model!r} not loadable here: outputs as the result file gives them, no original"
+                     + (f" ({src.note})" if src.note else ""))
     else:
         codes = x.astype(np.int64) if net.integer_input else net.quantize_input(x.reshape((1,) + shape).astype(np.float32))[0]
         oc = net.evaluate_codes(np.asarray(codes).reshape((1,) + shape))[0]
         out_p = _as_shown(net, oc)
-        found = models.samples(q.model, w.data, int(np.prod(shape))) if w.sample is not None else None
+        found = models.samples(src.model, src.data, int(np.prod(shape))) if w.sample is not None else None
         if found is not None and w.sample is not None and w.sample < len(found[0]):
             xs, ys = found
             x0 = np.asarray(xs[w.sample], dtype=np.float64)
@@ -129,7 +140,7 @@ def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
                 if label is None and ys is not None:
                     label = int(ys[w.sample])
             else:
-                notes.append(f"sample {w.sample} of {w.data or 'the bundled images'} is not within eps {w.eps:g} of the "
+                notes.append(f"sample {w.sample} of {src.data or 'the bundled images'} is not within eps {w.eps:g} of the "
                              "witness (another data file or scale?): original not drawn")
         if label is not None and argmax_lowest(oc) == label:
             notes.append(f"the interpreter predicts class {label} for this witness: it does not violate (report it)")
@@ -147,6 +158,8 @@ def picture(q: QueryResult, w: Witness, models: Models) -> Picture | None:
             was = f"{out_o[keep]:.4g} -> " if out_o is not None else ""
             caption += (f"class {keep} output {was}{out_p[keep]:.4g}; class {pred} output "
                         f"{f'{out_o[pred]:.4g} -> ' if out_o is not None else ''}{out_p[pred]:.4g}")
+            if pred != keep and out_p[pred] == out_p[keep]:  # a violation by a tie looks like none in the bars: say why
+                caption += f" (a tie, which the argmax breaks to the lowest index, {pred})"
         else:
             caption += f"predicted class {pred}"
     return Picture(q, png, caption, tuple(notes))
