@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
-from bvverify.importers.onnx_values import Deq, FloatInput, Sym
+from bvverify.importers.onnx_values import AccChain, Deq, FloatInput, Sym
 from bvverify.ir import ops
 
 
@@ -26,9 +26,12 @@ class CodeOps:
     const: Callable[..., np.ndarray]
     attr: Callable[..., Any]
     shape_of: Callable[[Sym], tuple[int, ...]]
+    chain_clamp: Callable[..., AccChain]
 
-    def op_Relu(self, node: Any) -> Sym | Deq:
+    def op_Relu(self, node: Any) -> Sym | Deq | AccChain:
         v = self.env.get(node.input[0])
+        if isinstance(v, AccChain):
+            return self.chain_clamp(node, v, 0.0, float("inf"))
         if isinstance(v, Deq):
             return self._float_map(v, lambda a: np.maximum(a, np.float32(0)))
         x = self.sym(node)
@@ -36,10 +39,19 @@ class CodeOps:
         name = self.emit(ops.Clamp(self.fresh(node.name or "relu"), (x.name,), lo, x.hi))
         return Sym(name, x.scale, x.zero_point, lo, x.hi, x.signed)
 
-    def op_Clip(self, node: Any) -> Sym | Deq:
+    def op_Clip(self, node: Any) -> Sym | Deq | AccChain:
         lo_v = self.const(node, 1, "min") if len(node.input) > 1 and node.input[1] else None
         hi_v = self.const(node, 2, "max") if len(node.input) > 2 and node.input[2] else None
+        if lo_v is None and self.attr(node, "min", None) is not None:  # Clip before opset 11: attributes
+            lo_v = np.float32(self.attr(node, "min", None))
+        if hi_v is None and self.attr(node, "max", None) is not None:
+            hi_v = np.float32(self.attr(node, "max", None))
         v = self.env.get(node.input[0])
+        if isinstance(v, AccChain):
+            if any(b is not None and np.asarray(b).size != 1 for b in (lo_v, hi_v)):
+                raise self.refuse(node, "min / max must be scalars")
+            return self.chain_clamp(node, v, -np.inf if lo_v is None else float(np.float32(np.asarray(lo_v).ravel()[0])),
+                                    np.inf if hi_v is None else float(np.float32(np.asarray(hi_v).ravel()[0])))
         if isinstance(v, Deq):
             a_lo = np.float32(-np.inf) if lo_v is None else np.float32(lo_v)
             a_hi = np.float32(np.inf) if hi_v is None else np.float32(hi_v)

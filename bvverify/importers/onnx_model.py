@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bvverify.errors import ModelFormatError
+from bvverify.errors import ModelFormatError, UnsupportedOpError
 from bvverify.ir.graph import QNetwork
 
 #: Ops whose presence makes a graph quantized (anything else is a float model).
@@ -111,6 +111,12 @@ def load_onnx(path: str | Path, target: str | None = None) -> QNetwork:
     if not kinds & QUANT_OPS:
         raise ModelFormatError(f"{p}: a float ONNX model (ops: {', '.join(sorted(kinds)) or 'none'}); bvverify verifies "
                                f"quantized networks as they run: {HOW_TO_QUANTIZE}")
+    dynamic = [n for n in raw.graph.node if n.op_type == "DynamicQuantizeLinear"]
+    if dynamic:  # before onnxruntime's optimizer fuses it away (into DynamicQuantizeMatMul, ...)
+        from bvverify.importers.onnx_qoperator import DYNAMIC
+
+        raise UnsupportedOpError(f"{p}: DynamicQuantizeLinear (node {dynamic[0].name or '<unnamed>'}): not supported: "
+                                 f"{DYNAMIC}")
     if len(raw.graph.output) != 1:
         raise ModelFormatError(f"{p}: the graph has {len(raw.graph.output)} outputs; bvverify takes one output tensor")
     model = optimized(p)
@@ -121,6 +127,6 @@ def load_onnx(path: str | Path, target: str | None = None) -> QNetwork:
                                f"target {target} is not supported (drop --target)")
     net.meta.update(source="onnx", format="onnx " + ("QDQ" if "QuantizeLinear" in kinds and not kinds & {
         "QLinearMatMul", "QLinearConv", "QGemm", "QLinearAdd", "QLinearAveragePool",
-        "QLinearGlobalAveragePool"} else "QOperator"), runtime="onnxruntime", target=host_target,
+        "QLinearGlobalAveragePool", "MatMulInteger", "ConvInteger"} else "QOperator"), runtime="onnxruntime", target=host_target,
         onnxruntime=_modules()[1].__version__, notes=[note])
     return net

@@ -11,6 +11,9 @@ then exact elementwise float ops such as Relu / Clip). The integer kernels:
   ``Deq``: a code -> code ``Lookup`` computed from the exact float ops;
 - QLinearAdd (``Add``, rule ``onnxruntime``), QLinearAveragePool / QLinearGlobalAveragePool
   (``AvgPool2d``, rules ``onnxruntime`` / ``onnxruntime_float``): ``onnx_qlinear_ops``;
+- MatMulInteger / ConvInteger of static codes: a ``Dense`` / ``Conv2d`` accumulator, and the float
+  ops onnxruntime runs after it (``Cast -> Mul -> [Add] -> [Relu | Clip] -> QuantizeLinear``) a
+  ``Requantize`` of profile ``onnxruntime_integer``: ``onnx_integer_ops``;
 - Relu / Clip on codes (literal: ``max(q, 0)``), MaxPool, Flatten, Reshape, Identity;
   Transpose only of constants.
 
@@ -25,24 +28,28 @@ import numpy as np
 
 from bvverify.errors import ModelFormatError, UnsupportedOpError
 from bvverify.importers.onnx_code_ops import CodeOps
+from bvverify.importers.onnx_integer_ops import CHAIN, IntegerOps
 from bvverify.importers.onnx_qlinear_ops import QLinearOps
-from bvverify.importers.onnx_values import Deq, FloatInput, Sym, type_range
+from bvverify.importers.onnx_values import AccChain, Deq, FloatInput, IntAcc, Sym, type_range
 from bvverify.ir import ops
 from bvverify.ir.graph import QNetwork
 from bvverify.runtimes.quantize import dequantize, quantize
 
 _CODE_RANGES = {np.dtype(np.uint8): (0, 255), np.dtype(np.int8): (-128, 127)}
+DYNAMIC = "dynamic quantization computes its scales at run time; quantize statically (quantize_static)"
 _REFUSED = {
-    "MatMulInteger": "its int32 output feeds float ops (dynamic quantization); quantize statically (quantize_static)",
-    "ConvInteger": "its int32 output feeds float ops (dynamic quantization); quantize statically (quantize_static)",
-    "DynamicQuantizeLinear": "dynamic quantization computes its scales at run time; quantize statically (quantize_static)",
+    "DynamicQuantizeLinear": DYNAMIC,
+    "DynamicQuantizeMatMul": "onnxruntime's fusion of DynamicQuantizeLinear -> MatMulInteger: " + DYNAMIC,
+    "MatMulIntegerToFloat": ("onnxruntime's fusion of MatMulInteger -> Cast -> Mul(a_scale * b_scale computed at run "
+                             "time) -> [Add], a float output kernel (dynamic quantization), not modelled; quantize "
+                             "statically (quantize_static)"),
 }
 _FLOAT_KERNELS = {"Gemm", "MatMul", "Conv", "Add", "Mul", "Sub", "Div", "Sigmoid", "Tanh", "Softmax", "AveragePool",
                   "GlobalAveragePool", "BatchNormalization"}
 
 
 
-class Walk(CodeOps, QLinearOps):
+class Walk(CodeOps, QLinearOps, IntegerOps):
     """One import: the optimized ModelProto in, a QNetwork out."""
 
     def __init__(self, source: str, model: Any) -> None:
@@ -87,6 +94,10 @@ class Walk(CodeOps, QLinearOps):
         v = self.env.get(node.input[i])
         if isinstance(v, Sym):
             return v
+        if isinstance(v, (IntAcc, AccChain)):
+            op = v.op if isinstance(v, IntAcc) else v.acc.op
+            raise self.refuse(node, f"reads the int32 result of {op} {'' if isinstance(v, IntAcc) else '(through float ops) '}"
+                                    f"({node.input[i]}); bvverify models that result only as {CHAIN}")
         if isinstance(v, (Deq, FloatInput)):
             raise self.refuse(node, "runs in float32 on a dequantized tensor (onnxruntime did not fuse it into an integer "
                                     "kernel); bvverify models only integer kernels")
@@ -181,6 +192,10 @@ class Walk(CodeOps, QLinearOps):
         if v is not None:
             v = self._shift_to(v, self.out_range)
             out = ops.OutputSpec(v.name, v.scale if dequantized else None, v.zero_point)
+        elif isinstance(v, (IntAcc, AccChain)):
+            op = v.op if isinstance(v, IntAcc) else v.acc.op
+            raise UnsupportedOpError(f"{self.source}: output {name!r} is the int32 result of {op} or float ops on it, "
+                                     f"not codes; bvverify models that result only as {CHAIN}")
         else:
             raise ModelFormatError(f"{self.source}: output {name!r} is not a quantized tensor or its DequantizeLinear")
         if self.input_spec is None:
@@ -210,6 +225,8 @@ class Walk(CodeOps, QLinearOps):
             return Sym(name, scale, zp, lo, hi)
         if isinstance(x, Deq):
             return self._requantize(node, x, scale, zp, lo, hi)
+        if isinstance(x, AccChain):
+            return self.chain_quantize(node, x)
         raise self.refuse(node, "quantizes a tensor that is neither the model input nor a dequantized code tensor")
 
     def _requantize(self, node: Any, x: Deq, scale: float, zp: int, lo: int, hi: int) -> Sym:
@@ -313,17 +330,21 @@ class Walk(CodeOps, QLinearOps):
         w = self.const(node, 3, "w")
         if w.ndim != 4:
             raise self.refuse(node, f"{w.ndim - 2}-d convolution is not supported (2-d only)")
+        conv = self.conv_attrs(node)
+        q, sw, zw, bits = self._weights(node, w, self.const(node, 4, "w scale"), self.const(node, 5, "w zero point"),
+                                        w.shape[0])
+        bias = self.const(node, 8, "B") if len(node.input) > 8 and node.input[8] else None
+        return self._affine(node, x, q, sw, zw, bits, bias, self.scale_zp(node, 6, 7, "y"), conv)
+
+    def conv_attrs(self, node: Any) -> dict:
+        """A 2-d convolution's stride / padding / dilation / groups as ``ops.Conv2d`` takes them."""
         if self.attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise self.refuse(node, "auto_pad is not supported (explicit pads only)")
         pads = list(self.attr(node, "pads", [0, 0, 0, 0]))
         if pads[:2] != pads[2:]:
             raise self.refuse(node, f"asymmetric pads {pads} are not supported")
-        conv = {"stride": tuple(self.attr(node, "strides", [1, 1])), "padding": (int(pads[0]), int(pads[1])),
+        return {"stride": tuple(self.attr(node, "strides", [1, 1])), "padding": (int(pads[0]), int(pads[1])),
                 "dilation": tuple(self.attr(node, "dilations", [1, 1])), "groups": int(self.attr(node, "group", 1))}
-        q, sw, zw, bits = self._weights(node, w, self.const(node, 4, "w scale"), self.const(node, 5, "w zero point"),
-                                        w.shape[0])
-        bias = self.const(node, 8, "B") if len(node.input) > 8 and node.input[8] else None
-        return self._affine(node, x, q, sw, zw, bits, bias, self.scale_zp(node, 6, 7, "y"), conv)
 
     def _check_in(self, node: Any, x: Sym, scale: float, zp: int) -> None:
         if np.float32(scale) != np.float32(x.scale) or zp != x.zero_point:

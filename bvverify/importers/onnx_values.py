@@ -42,3 +42,27 @@ class FloatInput:
     float side: quantization is elementwise, so the reshape moves after it exactly)."""
 
     shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IntAcc:
+    """The exact int32 result of a ``MatMulInteger`` / ``ConvInteger`` (an IR accumulator node);
+    only a ``Cast`` to float may read it (the start of a float requantization chain)."""
+
+    name: str
+    op: str
+    channels: int
+
+
+@dataclass(frozen=True)
+class AccChain:
+    """``min(max(RN(RN(float32(acc) * mul) + bias), clip_lo), clip_hi)`` per channel: the float
+    ops after an :class:`IntAcc` so far; ``stage`` is the last op applied (0 Cast, 1 Mul, 2 Add,
+    3 Relu / Clip), so the chain only accepts the ops after it."""
+
+    acc: IntAcc
+    mul: np.ndarray
+    bias: np.ndarray
+    clip_lo: float = float("-inf")
+    clip_hi: float = float("inf")
+    stage: int = 0
