@@ -39,7 +39,12 @@ BOOLEANS = {
 
 # element types of the ops the ONNX importer walks: integer codes, and float32 on the float side
 # of the quantize / dequantize steps (the importer's exact rules); every other op runs on codes
-_OP_TYPES = {"QuantizeLinear": ("float32", "int8", "uint8"), "DequantizeLinear": ("int8", "uint8", "int32", "float32")}
+_OP_TYPES = {"QuantizeLinear": ("float32", "int8", "uint8"), "DequantizeLinear": ("int8", "uint8", "int32", "float32"),
+             # static MatMulInteger / ConvInteger and only the float ops onnxruntime runs after them
+             # (Cast -> Mul -> [Add] -> [Relu | Clip] -> QuantizeLinear, constants per tensor or channel)
+             "MatMulInteger": ("int8", "uint8", "int32"), "ConvInteger": ("int8", "uint8", "int32"),
+             "Cast": ("int32", "float32"), "Mul": ("float32",), "Add": ("float32",),
+             "Relu": ("int8", "uint8", "float32"), "Clip": ("int8", "uint8", "float32")}
 
 
 def _onnx_walk():
