@@ -283,22 +283,34 @@ def test_the_optimizer_keeps_the_chain_with_constant_scales(tmp_path: Path) -> N
 # ---- verify --------------------------------------------------------------------------------------
 
 
-def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path, kind: str) -> None:
     from tests.strategies import enumerate_box
 
     rng = np.random.default_rng(5)
-    b = _Builder(rng, "s8", "s8", "channel")
-    xq = b.quantize("x", 0.05, 3)
-    q, s = b.matmul(xq, 3, 0.05, 6, 3, False)
+    if kind == "mlp":
+        b = _Builder(rng, "s8", "s8", "channel")
+        xq = b.quantize("x", 0.05, 3)
+        q, s = b.matmul(xq, 3, 0.05, 6, 3, False)
+        shape = [1, 6]
+    else:  # a padded ConvInteger (pads hold x_zero_point) -> Relu chain -> Flatten -> MatMulInteger
+        b = _Builder(rng, "u8", "u8", "tensor")
+        xq = b.quantize("x", 0.05, 120)
+        q, s = b.conv(xq, 120, 0.05, 2, 2, 1, 3, 1, 1, 1)
+        b.nodes.append(helper.make_node("Flatten", [q], ["flat"], axis=1, name="flatten"))
+        zq = int(numpy_helper.to_array([i for i in b.inits if i.name == f"z{b.k}"][0]))
+        q, s = b.matmul("flat", zq, s, 2 * 3 * 3, 3, False)
+        shape = [1, 2, 3, 3]
     b.output(q, s)
-    p = _model(b.nodes, b.inits, [1, 6], tmp_path / "m.onnx")
+    p = _model(b.nodes, b.inits, shape, tmp_path / "m.onnx")
     net = load(p)
     run = onnx_runtime(p, net)
-    c0 = net.quantize_input(rng.normal(0, 1, (1, 6)).astype(F32))[0]
+    c0 = net.quantize_input(rng.normal(0, 1, (1, *shape[1:])).astype(F32))[0].ravel()
     clo, chi = c0.copy(), c0.copy()
-    free = [int(i) for i in rng.choice(6, 4, replace=False)]
+    free = [int(i) for i in rng.choice(c0.size, 4, replace=False)]
     clo[free] = np.maximum(c0[free] - 3, net.input.lo)
     chi[free] = np.minimum(c0[free] + 3, net.input.hi)
+    clo, chi = clo.reshape(net.input.shape), chi.reshape(net.input.shape)
     flat = net.evaluate_codes(enumerate_box(clo, chi)).reshape(-1, 3)
     statuses = set()
     for j, k in ((0, 1), (1, 2), (2, 0)):
