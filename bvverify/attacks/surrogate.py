@@ -103,7 +103,8 @@ def build_conv2d(node: ops.Conv2d, in_shapes: Sequence[Shape]) -> OpFn:
 
 
 def requant_slope(node: ops.Requantize, channels: int) -> np.ndarray:
-    """Per-channel slope d(code)/d(acc) of the exact profile, ``(g(D) - g(-D)) / 2D`` for the widest
+    """Per-channel slope d(code)/d(acc) of the exact profile, the steeper of ``(g(D) - g(0)) / D`` and
+    ``(g(0) - g(-D)) / D`` for the widest
     ``D`` inside the profile's monotone range whose codes stay far from ``rne_int``'s clip."""
     prof = get_profile(node.profile)
     mlo, mhi = prof.monotone_range(node.params)
@@ -113,12 +114,14 @@ def requant_slope(node: ops.Requantize, channels: int) -> np.ndarray:
         d = min(2**e, -int(mlo), int(mhi))
         if d <= 0:
             break
-        probe = np.array([[-d] * channels, [d] * channels], dtype=np.int64)
+        probe = np.array([[-d] * channels, [0] * channels, [d] * channels], dtype=np.int64)
         with np.errstate(all="ignore"):
             q = np.asarray(prof.apply(probe, node.params), dtype=np.int64)
-        diff = q[1] - q[0]
-        ok = ~done & (np.abs(q).max(axis=0) < 2**36) & (diff >= 0)
-        slope[ok] = diff[ok] / (2.0 * d)
+        # the steeper side: a profile with its own ReLU (onnxruntime_integer's Relu before QuantizeLinear)
+        # is flat below 0, and the slope wanted is the one inside the band
+        diff = np.maximum(q[2] - q[1], q[1] - q[0])
+        ok = ~done & (np.abs(q).max(axis=0) < 2**36) & (q[2] >= q[0])
+        slope[ok] = diff[ok] / float(d)
         done |= ok
         if done.all():
             break

@@ -16,7 +16,8 @@ zero_points = st.one_of(st.sampled_from([0, 1, 128, 254, 255]), st.integers(0, 2
 @st.composite
 def requant(draw, name, src, channels):
     """A random Requantize node over `channels` channels."""
-    profile = draw(st.sampled_from(["fbgemm", "qnnpack", "onnxruntime", "onednn", "gemmlowp", "pow2"]))
+    profile = draw(st.sampled_from(["fbgemm", "qnnpack", "onnxruntime", "onednn", "gemmlowp", "pow2",
+                                    "onnxruntime_integer"]))
     per_ch = draw(st.booleans())
     n = channels if per_ch else 1
     z = draw(zero_points)
@@ -28,6 +29,13 @@ def requant(draw, name, src, channels):
         pairs = [quantize_multiplier(float(v)) for v in rng.uniform(1e-4, 0.05, n)]
         params = {"multiplier": np.array([p[0] for p in pairs], np.int64), "shift": np.array([p[1] for p in pairs], np.int64),
                   "z_out": np.int64(z)}
+        lo, hi = (z if draw(st.booleans()) else 0), 255
+    elif profile == "onnxruntime_integer":  # MatMulInteger / ConvInteger -> Cast -> Mul -> Add -> [Relu] -> QuantizeLinear
+        relu = draw(st.booleans())
+        params = {"mul": (rng.uniform(0.002, 0.05) * rng.uniform(0.001, 0.05, n)).astype(np.float32),
+                  "bias": rng.normal(0, 0.5, n).astype(np.float32),
+                  "clip_lo": np.full(n, 0.0 if relu else -np.inf, np.float32), "clip_hi": np.full(n, np.inf, np.float32),
+                  "s_out": np.float32(rng.uniform(0.01, 0.3)), "z_out": np.int64(z)}
         lo, hi = (z if draw(st.booleans()) else 0), 255
     else:
         params = {"s_in": np.float32(rng.uniform(0.002, 0.05)), "sw": rng.uniform(0.001, 0.05, n).astype(np.float32),
