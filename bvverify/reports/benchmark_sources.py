@@ -45,7 +45,7 @@ class BenchmarkSources:
             return Source(q.model, data)
         if self.bench is None:
             return Source(q.model, data, HINT)
-        files = self._suite(suite)
+        files = self._suite(self.bench, suite)
         if isinstance(files, str):
             return Source(q.model, data, files)
         if q.model not in files:
@@ -56,13 +56,12 @@ class BenchmarkSources:
             return Source(q.model, data, f"{suite}'s {q.model} is {h5}, which is not there")
         return Source(str(h5), data or str(images))
 
-    def _suite(self, suite: str) -> dict[str, tuple[str, str]] | str:
+    def _suite(self, bench: Path, suite: str) -> dict[str, tuple[str, str]] | str:
         if suite not in self._files:
             from bvverify.crosscheck.sources_qvip import suite_files
 
-            assert self.bench is not None
             try:
-                self._files[suite] = suite_files(self.bench, suite)
+                self._files[suite] = suite_files(bench, suite)
             except BvverifyError as e:
                 self._files[suite] = f"the benchmarks folder does not give {suite}'s networks ({e})"
         return self._files[suite]
