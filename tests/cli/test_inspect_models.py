@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.onnx_host import needs_ort_host  # noqa: E402
+
 
 def run(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bvverify", *map(str, args)], capture_output=True, text=True, timeout=300)
@@ -29,6 +31,7 @@ def onnx_models(tmp_path_factory) -> dict[str, Path]:
     return {fmt: quantize(f, d / f"{fmt}.onnx", calib, fmt=fmt) for fmt in ("qoperator", "qdq")}
 
 
+@needs_ort_host
 @pytest.mark.parametrize("fmt, ops, label", [("qoperator", ["DequantizeLinear", "QGemm", "QuantizeLinear"], "QOperator"),
                                              ("qdq", ["DequantizeLinear", "Gemm", "QuantizeLinear"], "QDQ")])
 def test_onnx_model_is_described_as_onnxruntime_runs_it(onnx_models, fmt, ops, label):

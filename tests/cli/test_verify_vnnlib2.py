@@ -20,6 +20,7 @@ from bvverify.bundled import resolve_model, test_images  # noqa: E402
 from bvverify.cli import main  # noqa: E402
 from bvverify.cli.app import app  # noqa: E402
 from tests.cli.test_vnnlib_cmd import HEAD, Result, digits_query, int8_net  # noqa: E402
+from tests.onnx_host import needs_ort_host  # noqa: E402
 
 
 def call(*args) -> Result:
@@ -192,6 +193,7 @@ def small_onnx(tmp_path_factory):
     return quantize(float_mlp(d / "float.onnx", [6, 5, 3], 0), d / "q.onnx", calib)
 
 
+@needs_ort_host
 def test_float32_query_on_onnx_matches_enumeration_and_bvverify_vnnlib(tmp_path, small_onnx):
     """An ONNX model through bvverify-vnnlib's loader: float32 input box, float32 (dequantized) output.
     The tightest threshold reached over every input code of the box is sat, one half-step above is unsat."""

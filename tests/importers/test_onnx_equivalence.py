@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from tests.importers.test_onnx_models import float_cnn, float_mlp, ort_codes, probe_inputs, quantize
 
 pytest.importorskip("onnxruntime")
+from tests.onnx_host import skip_module_unless_ort_host  # noqa: E402
+
+skip_module_unless_ort_host()
 
 from bvverify.importers import load  # noqa: E402
 

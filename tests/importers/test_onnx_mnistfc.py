@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("onnxruntime")
+from tests.onnx_host import skip_module_unless_ort_host  # noqa: E402
+
+skip_module_unless_ort_host()
 
 from bvverify.importers import load  # noqa: E402
 from bvverify.importers.onnx_runtime import onnx_runtime  # noqa: E402

@@ -18,6 +18,7 @@ from bvverify.errors import BvverifyError, ModelFormatError, UnsupportedOpError 
 from bvverify.importers import load  # noqa: E402
 from bvverify.importers.onnx_runtime import onnx_runtime  # noqa: E402
 from bvverify.importers.onnx_target import ort_target  # noqa: E402
+from tests.onnx_host import needs_ort_host  # noqa: E402
 
 
 def _graph(path: Path, nodes: list, inits: list, out_type: int = TensorProto.FLOAT, domain_ms: bool = False) -> Path:
@@ -113,6 +114,7 @@ def test_cpu_without_vnni_refused() -> None:
     assert ort_target({"avx2", "avx_vnni"})[0] == "avx2"
 
 
+@needs_ort_host
 def test_runtime_reads_codes_back_exactly(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     q = quantize(float_mlp(tmp_path / "f.onnx", [5, 4], seed=2), tmp_path / "q.onnx", rng.normal(size=(16, 5)))
@@ -123,6 +125,7 @@ def test_runtime_reads_codes_back_exactly(tmp_path: Path) -> None:
     assert np.array_equal(codes, net.evaluate(x))
 
 
+@needs_ort_host
 def test_detected_by_content_without_the_extension(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     q = quantize(float_mlp(tmp_path / "f.onnx", [5, 4], seed=4), tmp_path / "q.onnx", rng.normal(size=(16, 5)))
@@ -134,6 +137,7 @@ def test_detected_by_content_without_the_extension(tmp_path: Path) -> None:
     assert np.array_equal(net.evaluate(x), load(q).evaluate(x))
 
 
+@needs_ort_host
 def test_other_targets_refused(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     q = quantize(float_mlp(tmp_path / "f.onnx", [5, 4], seed=5), tmp_path / "q.onnx", rng.normal(size=(16, 5)))

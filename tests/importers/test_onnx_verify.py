@@ -14,6 +14,9 @@ import pytest
 from tests.importers.test_onnx_models import float_mlp, quantize
 
 pytest.importorskip("onnxruntime")
+from tests.onnx_host import skip_module_unless_ort_host  # noqa: E402
+
+skip_module_unless_ort_host()
 
 from bvverify import read_vnnlib, verify  # noqa: E402
 from bvverify.importers import load  # noqa: E402
