@@ -10,23 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from bvverify.errors import UnsupportedOpError
 from bvverify.importers.onnx_values import AccChain, Deq, FloatInput, Sym
+from bvverify.importers.onnx_walk_api import WalkApi
 from bvverify.ir import ops
 
 
-class CodeOps:
+class CodeOps(WalkApi):
     """Builders for :class:`bvverify.importers.onnx_qoperator.Walk` (which provides the helpers)."""
-
-    env: dict[str, Any]
-    refuse: Callable[..., UnsupportedOpError]
-    sym: Callable[..., Sym]
-    emit: Callable[[ops.Node], str]
-    fresh: Callable[[str], str]
-    const: Callable[..., np.ndarray]
-    attr: Callable[..., Any]
-    shape_of: Callable[[Sym], tuple[int, ...]]
-    chain_clamp: Callable[..., AccChain]
 
     def op_Relu(self, node: Any) -> Sym | Deq | AccChain:
         v = self.env.get(node.input[0])

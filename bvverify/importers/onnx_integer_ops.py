@@ -15,13 +15,12 @@ chain stays as written: measured on onnxruntime 1.32.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from bvverify.errors import UnsupportedOpError
 from bvverify.importers.onnx_values import AccChain, IntAcc, Sym
+from bvverify.importers.onnx_walk_api import WalkApi
 from bvverify.ir import ops
 from bvverify.runtimes.ort_integer import NAME as PROFILE
 
@@ -31,21 +30,8 @@ CHAIN = "Cast(to float) -> Mul(constant) -> [Add(constant)] -> [Relu | Clip] -> 
 _STAGES = ("Cast", "Mul", "Add", "Relu / Clip")
 
 
-class IntegerOps:
+class IntegerOps(WalkApi):
     """Builders for :class:`bvverify.importers.onnx_qoperator.Walk` (which provides the helpers)."""
-
-    env: dict[str, Any]
-    refuse: Callable[..., UnsupportedOpError]
-    sym: Callable[..., Sym]
-    emit: Callable[[ops.Node], str]
-    fresh: Callable[[str], str]
-    const: Callable[..., np.ndarray]
-    attr: Callable[..., Any]
-    shape_of: Callable[[Sym], tuple[int, ...]]
-    scale_zp: Callable[..., tuple[float, int, int, int]]
-    conv_attrs: Callable[..., dict]
-    _flat_input: Callable[..., None]
-    _why_not: Callable[..., str]
 
     # -- the integer kernels -----------------------------------------------
     def _zero_point(self, node: Any, i: int, x: Sym | None, what: str) -> np.ndarray:

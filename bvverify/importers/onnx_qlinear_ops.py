@@ -8,30 +8,20 @@ DQ -> Add / AveragePool / GlobalAveragePool -> Q into them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from bvverify.errors import UnsupportedOpError
 from bvverify.importers.onnx_values import Sym, type_range
+from bvverify.importers.onnx_walk_api import WalkApi
 from bvverify.ir import ops
 from bvverify.runtimes.ort_pool import RULE_FLOAT, RULE_INT
 from bvverify.runtimes.pooling import avgpool_code_fn, avgpool_kind, avgpool_plan
 
 
-class QLinearOps:
+class QLinearOps(WalkApi):
     """Builders for :class:`bvverify.importers.onnx_qoperator.Walk` (which provides the helpers)."""
-
-    env: dict[str, Any]
-    refuse: Callable[..., UnsupportedOpError]
-    sym: Callable[..., Sym]
-    emit: Callable[[ops.Node], str]
-    fresh: Callable[[str], str]
-    attr: Callable[..., Any]
-    shape_of: Callable[[Sym], tuple[int, ...]]
-    scale_zp: Callable[..., tuple[float, int, int, int]]
-    _check_in: Callable[..., None]
 
     def _same_type(self, node: Any, xs: list[Sym], out: tuple[int, int]) -> None:
         for x in xs:
