@@ -6,25 +6,22 @@ onnxruntime replay, and the refusals by name (dynamic quantization stays refused
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.importers.test_onnx_models import float_mlp
+from tests.importers.test_onnx_models import float_mlp, verify_matches_enumeration
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from bvverify import verify  # noqa: E402
 from bvverify.errors import UnsupportedOpError  # noqa: E402
 from bvverify.importers import load  # noqa: E402
 from bvverify.importers.onnx_runtime import onnx_runtime  # noqa: E402
 from bvverify.importers.onnx_target import ort_target  # noqa: E402
 from bvverify.ir import ops  # noqa: E402
-from bvverify.properties.spec import Linear, OutputCondition, Property  # noqa: E402
 from bvverify.runtimes.base import get_profile  # noqa: E402
 
 try:
@@ -285,7 +282,6 @@ def test_the_optimizer_keeps_the_chain_with_constant_scales(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path, kind: str) -> None:
-    from tests.strategies import enumerate_box
 
     rng = np.random.default_rng(5)
     if kind == "mlp":
@@ -311,20 +307,7 @@ def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path, kind: str) -
     clo[free] = np.maximum(c0[free] - 3, net.input.lo)
     chi[free] = np.minimum(c0[free] + 3, net.input.hi)
     clo, chi = clo.reshape(net.input.shape), chi.reshape(net.input.shape)
-    flat = net.evaluate_codes(enumerate_box(clo, chi)).reshape(-1, 3)
-    statuses = set()
-    for j, k in ((0, 1), (1, 2), (2, 0)):
-        diff = flat[:, j] - flat[:, k]
-        for m in (int(diff.max()), int(diff.max()) + 1):
-            cond = OutputCondition(((Linear(((j, Fraction(-1)), (k, Fraction(1))), Fraction(-m)),),), "codes")
-            v = verify(net, Property(clo.astype(np.float64), chi.astype(np.float64), cond, units="codes"), timeout=60,
-                       runtime=run)
-            truth = bool((diff >= m).any())
-            assert v.status == ("violated" if truth else "holds"), (j, k, m, v.status, v.reason)
-            if v.counterexample is not None:
-                assert v.counterexample.replayed_by == ["interpreter", "runtime"]
-                assert cond.holds(net.evaluate_codes(v.counterexample.codes[None]).reshape(-1))
-            statuses.add(v.status)
+    statuses = verify_matches_enumeration(net, run, clo, chi, ((0, 1), (1, 2), (2, 0)))
     assert statuses == {"holds", "violated"}
 
 

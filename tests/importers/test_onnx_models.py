@@ -104,6 +104,33 @@ def ort_codes(path: Path, x: np.ndarray) -> np.ndarray:
     return onnx_runtime(path, load(path))(x)
 
 
+def verify_matches_enumeration(net, run, clo: np.ndarray, chi: np.ndarray, pairs) -> set[str]:
+    """For each output pair (j, k): ``Y_j - Y_k >= m`` at m = the box's maximum (violated) and one past it
+    (holds), decided by ``verify`` with onnxruntime as the runtime, against enumeration of every box point;
+    a counterexample must replay through onnxruntime and satisfy the condition. The statuses seen."""
+    from fractions import Fraction
+
+    from bvverify import verify
+    from bvverify.properties.spec import Linear, OutputCondition, Property
+    from tests.strategies import enumerate_box
+
+    flat = net.evaluate_codes(enumerate_box(clo, chi)).reshape(-1, int(np.prod(net.output_shape)))
+    statuses = set()
+    for j, k in pairs:
+        diff = flat[:, j] - flat[:, k]
+        for m in (int(diff.max()), int(diff.max()) + 1):
+            cond = OutputCondition(((Linear(((j, Fraction(-1)), (k, Fraction(1))), Fraction(-m)),),), "codes")
+            prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond, units="codes")
+            v = verify(net, prop, timeout=60, runtime=run)
+            truth = bool((diff >= m).any())
+            assert v.status == ("violated" if truth else "holds"), (j, k, m, v.status, v.reason)
+            if v.counterexample is not None:
+                assert v.counterexample.replayed_by == ["interpreter", "runtime"]
+                assert cond.holds(net.evaluate_codes(v.counterexample.codes[None]).reshape(-1))
+            statuses.add(v.status)
+    return statuses
+
+
 def test_builders_make_runnable_float_models(tmp_path: Path) -> None:
     p = float_cnn(tmp_path / "c.onnx", 2, 6, 3, 4, seed=0)
     sess = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.importers.test_onnx_models import _save, ort_codes, probe_inputs, quantize
+from tests.importers.test_onnx_models import _save, ort_codes, probe_inputs, quantize, verify_matches_enumeration
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -260,7 +260,6 @@ def _tiny_box(net, x0: np.ndarray, free: list[int], radius: int) -> tuple[np.nda
 
 @pytest.mark.parametrize("pool", ["avg2", "global"])
 def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path, pool: str) -> None:
-    from tests.strategies import enumerate_box
 
     rng = np.random.default_rng(21)
     src = float_residual_net(tmp_path / "f.onnx", "residual", pool, seed=5, ch=2, classes=3)
@@ -269,25 +268,7 @@ def test_verify_agrees_with_enumeration_and_replays(tmp_path: Path, pool: str) -
     run = onnx_runtime(q, net)
     x0 = rng.normal(0, 1, (2, 6, 6)).astype(F32)
     clo, chi = _tiny_box(net, x0, [int(i) for i in rng.choice(72, 4, replace=False)], 3)  # 7^4 points
-    points = enumerate_box(clo, chi)
-    flat = net.evaluate_codes(points).reshape(len(points), -1)
-    statuses = set()
-    for j in range(3):
-        for k in range(3):
-            if j == k:
-                continue
-            # violated iff some box point has Y_j - Y_k >= m, for m at and just past the box's maximum
-            diff = flat[:, j] - flat[:, k]
-            for m in (int(diff.max()), int(diff.max()) + 1):
-                cond = OutputCondition(((Linear(((j, Fraction(-1)), (k, Fraction(1))), Fraction(-m)),),), "codes")
-                prop = Property(clo.astype(np.float64), chi.astype(np.float64), cond, units="codes")
-                v = verify(net, prop, timeout=60, runtime=run)
-                truth = bool((diff >= m).any())
-                assert v.status == ("violated" if truth else "holds"), (j, k, m, v.status, v.reason)
-                if v.counterexample is not None:
-                    assert v.counterexample.replayed_by == ["interpreter", "runtime"]
-                    assert cond.holds(net.evaluate_codes(v.counterexample.codes[None]).reshape(-1))
-                statuses.add(v.status)
+    statuses = verify_matches_enumeration(net, run, clo, chi, [(j, k) for j in range(3) for k in range(3) if j != k])
     assert statuses == {"holds", "violated"}
 
 
