@@ -4,9 +4,6 @@ a dask worker, and a worker killed mid-batch."""
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
 
 import pytest
 
@@ -14,7 +11,7 @@ from bvverify.batch import read_instances, run_job, run_jobs
 from bvverify.batch.job import Job
 from bvverify.batch.store import make_jobs
 from bvverify.engines.config import EngineOptions
-from tests.batch.helpers import MODELS, QUICK, SPECS, write_csv
+from tests.batch.helpers import MODELS, QUICK, SPECS, start_worker_killer, write_csv
 
 
 def test_run_job_verdicts_and_result_text(tmp_path):
@@ -65,19 +62,7 @@ def test_killed_worker_loses_only_its_instance_which_is_retried(tmp_path):
     long = Job("long", str(MODELS / "digits_cnn.bvq"), str(SPECS / "digits_cnn_img3_eps0.06.vnnlib"), 4.0)
     killed = []
     with client_for(2) as client:
-        def kill_when_running():
-            for _ in range(600):
-                for addr, keys in client.processing().items():
-                    if any("long" in str(k) for k in keys):
-                        pid = client.run(os.getpid, workers=[addr])[addr]
-                        time.sleep(1.0)  # inside the solve
-                        os.kill(pid, signal.SIGKILL)
-                        killed.append(pid)
-                        return
-                time.sleep(0.05)
-
-        killer = threading.Thread(target=kill_when_running, daemon=True)
-        killer.start()
+        killer = start_worker_killer(client, "long", killed)
         results = _by_name(run_dask([long, *jobs], client))
         killer.join(5)
     assert killed, "the worker running the long instance was not found"

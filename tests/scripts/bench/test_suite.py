@@ -333,30 +333,15 @@ def test_a_killed_worker_costs_only_its_query_which_is_run_again(suite: ModuleTy
     """SIGKILL the worker that is deciding a slow query (digits-cnn #6 eps 1: a few seconds in the exact
     phase): the scheduler gives it to the other worker, and its row is the one the serial run writes."""
     pytest.importorskip("distributed")
-    import signal
-    import threading
-    import time
-
     from bvverify.batch.dask_runner import client_for
+    from tests.batch.helpers import start_worker_killer
 
     real = suite.run_jobs
     killed: list[int] = []
 
     def run_jobs_with_a_killer(jobs, workers, scheduler, **kw):  # the suite's own call, on a cluster we can watch
         with client_for(workers) as client:
-            def killer() -> None:
-                for _ in range(1200):
-                    for addr, keys in client.processing().items():
-                        if any("digits-cnn_6_eps1" in str(k) for k in keys):
-                            pid = client.run(os.getpid, workers=[addr])[addr]
-                            time.sleep(1.0)  # inside the solve
-                            os.kill(pid, signal.SIGKILL)
-                            killed.append(pid)
-                            return
-                    time.sleep(0.05)
-
-            t = threading.Thread(target=killer, daemon=True)
-            t.start()
+            t = start_worker_killer(client, "digits-cnn_6_eps1", killed, polls=1200)
             yield from real(jobs, scheduler=client.scheduler.address, **kw)
             t.join(5)
 
