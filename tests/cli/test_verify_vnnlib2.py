@@ -4,11 +4,8 @@ force on a small int8 network, several networks and bad files refused in one lin
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -17,26 +14,14 @@ pytest.importorskip("vnnlib")
 
 import bvverify  # noqa: E402
 from bvverify.bundled import resolve_model, test_images  # noqa: E402
-from bvverify.cli import main  # noqa: E402
 from bvverify.cli.app import app  # noqa: E402
-from tests.cli.test_vnnlib_cmd import HEAD, Result, digits_query, int8_net  # noqa: E402
+from tests.cli.test_vnnlib_cmd import HEAD, Result, digits_query, entry, int8_net  # noqa: E402
 from tests.onnx_host import needs_ort_host  # noqa: E402
 
 
 def call(*args) -> Result:
-    """``bvverify ARGS`` as its entry point runs it (errors one stderr line, exit 2), in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["bvverify", *map(str, args)]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(app)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    finally:
-        sys.argv = argv
-    return Result(code, out.getvalue(), err.getvalue())
+    """``bvverify ARGS`` as its entry point runs it, in this process."""
+    return entry("bvverify", app, *args)
 
 
 @pytest.fixture(scope="module")

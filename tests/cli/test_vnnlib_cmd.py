@@ -37,20 +37,25 @@ class Result:
         return f"exit {self.exit_code}\nstdout:\n{self.stdout}stderr:\n{self.stderr}"
 
 
-def call(*args) -> Result:
-    """The command as its entry point runs it (errors as one stderr line, exit 2), in this process."""
+def entry(prog: str, command, *args) -> Result:
+    """``prog ARGS`` as its entry point runs ``command`` (errors as one stderr line, exit 2), in this process."""
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv
-    sys.argv = ["bvverify-vnnlib", *map(str, args)]
+    sys.argv = [prog, *map(str, args)]
     code = 0
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(vnnlib_app)
+            main(command)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
         sys.argv = argv
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def call(*args) -> Result:
+    """``bvverify-vnnlib ARGS``."""
+    return entry("bvverify-vnnlib", vnnlib_app, *args)
 
 
 def parse_answer(stdout: str) -> tuple[str, dict[str, tuple[str, list[str], list[str]]]]:
