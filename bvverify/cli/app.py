@@ -216,6 +216,24 @@ def check_writable(path: Path) -> None:
         fail(str(e))
 
 
+def check_cex_ready(folder: Path, net: object) -> None:
+    """matplotlib is there when an image counterexample will be drawn (one line, exit 2, before solving)."""
+    from bvverify.reports.counterexamples import check_ready
+
+    check_ready(folder, net)
+
+
+def check_cex_folder(folder: Path) -> None:
+    """The counterexample folder is made (or refused, one line) before any solving."""
+    from bvverify.engines.results import ResultFileError
+    from bvverify.reports.counterexamples import check_folder
+
+    try:
+        check_folder(folder)
+    except ResultFileError as e:
+        fail(str(e))
+
+
 def version_callback(value: bool) -> None:
     if value:
         from bvverify import __version__

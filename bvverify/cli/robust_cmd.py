@@ -79,10 +79,10 @@ def robust(
         shared.fail("--clip applies to --eps-unit float only (a ball in codes is clipped to the code range)")
     options = shared.engine_options(engine, solver, bounds, seed)
     if save_cex is not None:
-        _check_cex_folder(save_cex, None)
+        shared.check_cex_folder(save_cex)
     net = shared.load_model(model, input_shape, qengine, bits, input_bits, target)
     if save_cex is not None:
-        _check_cex_folder(save_cex, net)
+        shared.check_cex_ready(save_cex, net)
     if eps_unit == "float" and net.integer_input:
         shared.fail(f"{model} takes integer input codes: a ball in float units has no meaning for it (use --eps-unit codes)")
     xs, ys, src = shared.load_samples(model, net, data, data_scale, label)
@@ -140,7 +140,10 @@ def robust(
                                          highlight=False)
                 doc = {"index": i, "label": y, "eps": r, **verdict_doc(v)}
                 if save_cex is not None:
-                    doc["counterexample_files"] = _save_cex(save_cex, f"{Path(model).stem}_{i}_eps{r:g}", net, prop, v)
+                    from bvverify.reports.counterexamples import save_counterexample
+
+                    stem = f"{Path(model).stem}_{i}_eps{r:g}"
+                    doc["counterexample_files"] = [str(f) for f in save_counterexample(save_cex, stem, net, prop, v)]
                 with interrupts_deferred():  # a decided query is logged and counted together
                     qlog.append({**doc, "note": note})
                     rows.append(doc)
@@ -170,20 +173,6 @@ def robust(
                          highlight=False, soft_wrap=True)
         raise typer.Exit(INTERRUPTED_EXIT)
     raise typer.Exit(1 if counts["violated"] else 3 if counts["unknown"] else 0)
-
-
-def _check_cex_folder(folder: Path, net: Any) -> None:
-    """The folder (and matplotlib for image inputs) checked before any solving: a bad one is one line, exit 2."""
-    from bvverify.reports.counterexamples import check_folder, check_ready
-
-    check_folder(folder) if net is None else check_ready(folder, net)
-
-
-def _save_cex(folder: Path, stem: str, net: Any, prop: Any, v: Any) -> list[str]:
-    """A violated query's files (none for other verdicts)."""
-    from bvverify.reports.counterexamples import save_counterexample
-
-    return [str(f) for f in save_counterexample(folder, stem, net, prop, v)]
 
 
 INTERRUPTED_EXIT = 130  # the shell's code for a run ended by Ctrl-C

@@ -47,7 +47,7 @@ def verify(
     if result_file is not None:
         shared.check_writable(result_file)
     if save_cex is not None:
-        check_cex_folder(save_cex)
+        shared.check_cex_folder(save_cex)
     query = v2.read_query2(prop_path)  # None: a VNN-LIB 1 file, read below exactly as before
 
     def load():
@@ -59,7 +59,7 @@ def verify(
         decl = v2.single_network(query, model)
         net = v2.load_for_query(query, decl, model, load, target)
     if save_cex is not None:
-        check_cex_ready(save_cex, net)
+        shared.check_cex_ready(save_cex, net)
     plan = None
     if query is None:
         over = shared.outputs_are(net)
@@ -99,21 +99,3 @@ def verify(
         for f in doc.get("counterexample_files", []):
             shared.out.print(f"wrote {f}", highlight=False)
     raise typer.Exit(shared.EXIT[v.status])
-
-
-def check_cex_ready(folder: Path, net: object) -> None:
-    """matplotlib is there when an image counterexample will be drawn (one line, exit 2, before solving)."""
-    from bvverify.reports.counterexamples import check_ready
-
-    check_ready(folder, net)
-
-
-def check_cex_folder(folder: Path) -> None:
-    """The counterexample folder is made (or refused, one line) before any solving."""
-    from bvverify.engines.results import ResultFileError
-    from bvverify.reports.counterexamples import check_folder
-
-    try:
-        check_folder(folder)
-    except ResultFileError as e:
-        shared.fail(str(e))
