@@ -43,7 +43,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the suite_* helpers beside this script
 from quantize_mnistfc import default_models, inside_repo  # noqa: E402
-from suite_csv import RERUN, Row, Writer, key, read_kept, read_rows, write_kept  # noqa: E402
+from suite_csv import RERUN, Row, Writer, key, read_any, read_kept, read_rows, write_kept  # noqa: E402
 from suite_defs import NAMES, Query, SuiteDef, build  # noqa: E402
 from suite_jobs import MODULES, SuiteJob, SuiteResult, lost, remember, run_suite_job  # noqa: E402
 from suite_report import DECIDED, markdown, relation  # noqa: E402
@@ -196,7 +196,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--models", type=Path, default=default_models(), help="the int8 mnistfc models made by "
                     f"quantize_mnistfc.py (default {default_models()})")
     ap.add_argument("--only-open", type=Path, default=None, metavar="CSV", help="run only the queries that no engine "
-                    "decided in this earlier result file (e.g. the 300 s pass over what 60 s left open; use another --out)")
+                    "decided in this earlier result file, a run's CSV or a kept one (e.g. the 300 s pass over what 60 s left "
+                    "open; use another --out)")
     ap.add_argument("--keep", type=Path, default=None, metavar="CSV", help="a results file with our own columns only "
                     "(no published data: it may be committed, e.g. docs/results/): its rows are taken in before the run "
                     "(queries already there are not run again) and it is rewritten with every row after it, so a run "
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_open is not None:
         if not args.only_open.exists():
             raise SystemExit(f"--only-open {args.only_open}: no such file")
-        earlier = read_rows(args.only_open)
+        earlier = read_any(args.only_open)
         closed = (*DECIDED, "misclassified")
         decided = {(r["suite"], r["model"], r["query"], r["eps"]) for r in earlier if r["status"] in closed}
         seen = {(r["suite"], r["model"], r["query"], r["eps"]) for r in earlier}

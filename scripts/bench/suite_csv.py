@@ -81,6 +81,12 @@ def read_kept(path: Path) -> list[Row]:
         return [dict(zip(KEPT, fields)) for fields in reader if len(fields) == len(KEPT)]
 
 
+def read_any(path: Path) -> list[Row]:
+    """The rows of a run file or of a kept file, told apart by the header (for ``--only-open``, which
+    needs only our columns: a kept ``docs/results`` file is the usual record of an earlier pass)."""
+    return read_kept(path) if read_header(path) == KEPT else read_rows(path)
+
+
 def _num(text: str) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (1 << 62, text)
 
@@ -121,4 +127,5 @@ class Writer:
             os.fsync(f.fileno())
 
 
-__all__ = ["COLUMNS", "RERUN", "Key", "Row", "KEPT", "Writer", "key", "read_header", "read_kept", "read_rows", "write_kept"]
+__all__ = ["COLUMNS", "RERUN", "Key", "Row", "KEPT", "Writer", "key", "read_any", "read_header", "read_kept", "read_rows",
+           "write_kept"]

@@ -231,6 +231,17 @@ def test_kept_rows_carry_a_run_across_machines_without_published_data(suite: Mod
     assert suite.main([*digits_args(tmp_path / "third", "bounds"), "--keep", str(kept),
                        "--only-open", str(tmp_path / "first" / "digits.csv")]) == 0
     assert len(csv_mod.read_kept(kept)) == 6
+    # --only-open takes the kept file itself: one query reopened there is the only one run
+    rows = read_csv(kept)
+    rows[0]["status"] = "unknown"
+    reopened = tmp_path / "reopened.csv"
+    with open(reopened, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    assert suite.main([*digits_args(tmp_path / "fourth", "bounds"), "--only-open", str(reopened)]) == 0
+    assert [(r["model"], r["query"], r["eps"]) for r in read_csv(tmp_path / "fourth" / "digits.csv")] == \
+        [(rows[0]["model"], rows[0]["query"], rows[0]["eps"])]
 
 
 # --- on dask: the same rows as the serial run, resumable, a lost worker costs one query ---------------------------
