@@ -15,12 +15,14 @@ from bvverify.backends.base import Backend, Capabilities, SolveResult, UnknownSo
 from bvverify.backends.budget import Budget
 from bvverify.backends.cpsat import CpSat
 from bvverify.backends.highs import Highs
+from bvverify.backends.lpbab import LpBab
 from bvverify.backends.z3_bv import BvQuery, Z3Bv
 from bvverify.backends.z3_lia import Z3Lia
 from bvverify.backends.z3_opt import Z3Opt
 from bvverify.encoders.intmodel import IntModel
 
-_ILP: dict[str, Callable[..., Backend[IntModel]]] = {"cpsat": CpSat, "highs": Highs, "z3": Z3Lia, "z3opt": Z3Opt}
+_ILP: dict[str, Callable[..., Backend[IntModel]]] = {"cpsat": CpSat, "highs": Highs, "lpbab": LpBab, "z3": Z3Lia,
+                                                    "z3opt": Z3Opt}
 ILP_BACKENDS: tuple[str, ...] = tuple(_ILP)
 
 

@@ -73,8 +73,9 @@ VerifyEngineOpt = typer.Option("auto", "--engine", help="Verification engine: au
                                "a replayed counterexample or unknown).")
 SeedOpt = typer.Option(0, "--seed", help="Seed of the attack's random restarts (auto, attack): the same seed, the same search.")
 SolverOpt = typer.Option(None, "--solver", help="ILP back-end for --engine ilp and auto: cpsat (OR-Tools CP-SAT, exact integer "
-                         "arithmetic; default), highs (HiGHS MILP, floating point), z3 (exact linear integer "
-                         "arithmetic) or z3opt (z3 Optimize).")
+                         "arithmetic), highs (HiGHS MILP, floating point), lpbab (LP branch-and-bound with "
+                         "exactly checked certificates), z3 (exact linear integer arithmetic) or z3opt (z3 "
+                         "Optimize). Default: cpsat, and for auto CP-SAT then lpbab on what it leaves open.")
 BoundsOpt = typer.Option("symbolic", "--bounds", help="Bound propagation that decides (bounds engine) or sizes the "
                          "exact encodings (bv, ilp): symbolic "
                          "(DeepPoly-style back-substitution; default) or interval.")

@@ -521,6 +521,8 @@ def add_clauses(m: IntModel, clauses: list[list[Atom]]) -> None:
     if len(clauses) == 1:
         for expr, _, bound in clauses[0]:
             m.add(expr, hi=bound)
+        if clauses[0]:
+            m.objective = clauses[0][0][0]  # the guide of an LP search: the (first) atom's form, at most ``bound``
         return
     pick = Lin()
     for k, atoms in enumerate(clauses):

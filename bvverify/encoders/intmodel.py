@@ -82,6 +82,9 @@ class IntModel:
     hi: list[int] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    # A guide, not a constraint: a linear form whose small values are where solutions are likeliest
+    # (the clause being solved). A back-end that searches by LP bounds minimizes it; the others ignore it.
+    objective: Lin | None = None
 
     @property
     def n_vars(self) -> int:
@@ -141,7 +144,7 @@ class IntModel:
     def copy(self) -> IntModel:
         """An independent model with the same variables and constraints (constraints are
         never mutated, so they are shared)."""
-        return IntModel(list(self.lo), list(self.hi), list(self.names), list(self.constraints))
+        return IntModel(list(self.lo), list(self.hi), list(self.names), list(self.constraints), self.objective)
 
     def stats(self) -> dict[str, int]:
         binaries = sum(1 for a, b in zip(self.lo, self.hi) if a == 0 and b == 1)

@@ -9,6 +9,8 @@ dimension where the bound loses most (|coefficient| x width, from back-substitut
 re-bounded (clauses close per half) and attacked briefly; splitting stops by a measured policy
 (:data:`SPLITS`), and the open leaves go to the exact solver, clause by clause, fairly sharing
 what is left of the budget (an ``unknown`` clause gets another turn with the time others left).
+By default a turn is CP-SAT's first and then, if CP-SAT says unknown, the LP branch-and-bound's
+(:data:`FOLLOW_UP`): the two are strong on different networks (narrow vs wide accumulator bands).
 When the ILP has no exact model of an op (onnxruntime's float average pool), the exact phase is
 the bit-vector engine on the whole query instead.
 
@@ -29,15 +31,15 @@ from typing import Any
 import numpy as np
 
 from bvverify.attacks import AttackResult, attack, clause_margins
-from bvverify.backends.base import SPENT
+from bvverify.backends.base import SPENT, SolveResult
 from bvverify.backends.budget import Budget
 from bvverify.bounds.symbolic import output_linear_lower, symbolic_bounds
 from bvverify.encoders.ilp import EncodingSpent
 from bvverify.engines.base import ReplayError, Runtime, Verdict, replay
 from bvverify.engines.bounds import open_clauses
-from bvverify.engines.config import EngineOptions
+from bvverify.engines.config import EngineOptions, resolve_steps
 from bvverify.engines.ilp_box import IlpBox
-from bvverify.errors import UnsupportedOpError
+from bvverify.errors import InternalError, UnsupportedOpError
 from bvverify.ir.graph import QNetwork
 from bvverify.properties.boxes import code_box
 from bvverify.properties.spec import Property
@@ -51,6 +53,11 @@ BRANCH_ATTACK = (0.02, 0.2, 1)  # on each branch
 ATTACK_ONLY_ROUNDS = 200  # the attack engine: rounds until found, the rounds are done, or the budget is spent
 PASSES = 6  # rounds of the exact phase over the clauses still unknown (each with the time the others left)
 SPLITS = 0  # input splits before the exact phase (measured policy, see the module docstring)
+# The exact phase's second solver: a clause's turn goes first to the chosen solver, then (when it says
+# unknown) what is left of the turn to this one. CP-SAT proves the narrow-band networks (Q = 4 / 6) in
+# seconds; the LP branch-and-bound closes wide-band clauses (Q = 8 / 10) that CP-SAT leaves open.
+FOLLOW_UP = {"cpsat": "lpbab"}
+FIRST_SHARE = 0.5  # of each turn, for the first solver when neither has decided more clauses of the query
 
 
 @dataclass
@@ -60,6 +67,7 @@ class _Leaf:
     clauses: list[int]
     depth: int = 0
     box: IlpBox | None = None
+    follow: IlpBox | None = None  # the follow-up solver's own encoding (its step encoding may differ)
 
 
 @dataclass
@@ -78,6 +86,7 @@ class _Stats:
     solver_calls: int = 0
     solver_seconds: float = 0.0
     refinements: int = 0
+    follow_up_decided: int = 0  # clauses the follow-up solver (FOLLOW_UP) decided
     decided_by: str = ""
     clauses: int = 0
     open_after_bounds: int = 0
@@ -99,6 +108,7 @@ class _Run:
         self.best: np.ndarray | None = None  # lowest-margin point seen, for hints and later attacks
         self.best_margin = np.inf
         self.rounds = 0
+        self.wins: dict[str, int] = {}  # clauses each exact solver decided in this query (who goes first)
 
     # -- phases ----------------------------------------------------------------------------
     def _slice(self, share: tuple[float, float, int]) -> float:
@@ -204,15 +214,13 @@ class _Run:
                 share = self.budget.left() / (len(pending) - n) if self.budget.seconds is not None else None
                 if share is not None and share <= 0.01:
                     return self.unknown([SPENT, *reasons])
-                res = leaf.box.solve(k, Budget(share) if share is not None else self.budget, self._near(leaf))
-                self.stats.solver_calls += 1
-                self.stats.solver_seconds += res.seconds
+                box, res = self._solve(leaf, k, share)
                 if res.status == "feasible":
-                    codes = leaf.box.lw.input_codes(res.solution)
+                    codes = box.lw.input_codes(res.solution)
                     try:
                         return self.violated(codes, "exact")
                     except ReplayError:
-                        if leaf.box.backend.capabilities.exact:
+                        if box.backend.capabilities.exact:
                             raise
                     self.stats.refinements += 1  # a float solver's near miss: search around it instead
                     found = self.attack(leaf.lo, leaf.hi, [k], BRANCH_ATTACK, [codes])
@@ -231,6 +239,62 @@ class _Run:
             return self.unknown(reasons)
         self.stats.decided_by = self.stats.decided_by or "exact"
         return Verdict("holds", "auto", time.perf_counter() - self.t0, stats=self.stats.doc())
+
+    def _solve(self, leaf: _Leaf, k: int, share: float | None) -> tuple[IlpBox, SolveResult]:
+        """Clause ``k`` of the leaf within ``share`` seconds. With a follow-up solver (the default), the
+        turn is split: the solver that has decided more of this query's clauses so far goes first (CP-SAT
+        on a tie) with :data:`FIRST_SHARE` of the turn, more as its lead grows ((w1 + 1) / (w1 + w2 + 2),
+        at most 0.9), and the other gets what is left when the first says unknown. Which one is strong
+        depends on the network, and the clauses of one query tend to agree."""
+        if leaf.box is None:
+            raise InternalError("a leaf solved before its encoding was built")
+        follow = FOLLOW_UP.get(self.o.ilp_solver) if self.o.solver is None else None
+        if follow is None or share is None:
+            res = leaf.box.solve(k, Budget(share) if share is not None else self.budget, self._near(leaf))
+            self._count(res)
+            return leaf.box, res
+        order = sorted((self.o.ilp_solver, follow), key=lambda name: -self.wins.get(name, 0))
+        w1, w2 = (self.wins.get(name, 0) for name in order)
+        first = min(max(FIRST_SHARE, (w1 + 1) / (w1 + w2 + 2)), 0.9)  # more to the solver that keeps winning
+        end = time.perf_counter() + share
+        reasons: list[str] = []
+        for n, name in enumerate(order):
+            left = min(share * first if n == 0 else end - time.perf_counter(), self.budget.left() or 0.0)
+            if left <= 0.01:
+                reasons.append(f"{name}: no time in this turn")
+                continue
+            box = leaf.box if name == self.o.ilp_solver else self._follow_box(leaf, name, left)
+            if box is None:
+                reasons.append(f"{name}: {SPENT} while encoding")
+                continue
+            if k not in box.clauses:  # its own bounds rule the clause out
+                res = SolveResult("infeasible")
+            else:
+                res = box.solve(k, Budget(left), self._near(leaf))
+                self._count(res)
+            if res.status != "unknown":
+                self.wins[name] = self.wins.get(name, 0) + 1
+                self.stats.follow_up_decided += name == follow
+                return box, res
+            reasons.append(res.reason)
+        return leaf.box, SolveResult("unknown", reason="; ".join(reasons))
+
+    def _follow_box(self, leaf: _Leaf, name: str, seconds: float) -> IlpBox | None:
+        """The follow-up solver's encoding of the leaf (its own step encoding), built once."""
+        if leaf.follow is None:
+            t = time.perf_counter()
+            try:
+                leaf.follow = IlpBox(self.net, self.prop, leaf.lo, leaf.hi, name, resolve_steps(name, self.o.steps),
+                                     self.o.bounds, budget=Budget(max(0.011, seconds)))
+            except EncodingSpent:
+                return None
+            finally:
+                self.stats.encode_seconds += time.perf_counter() - t
+        return leaf.follow
+
+    def _count(self, res: SolveResult) -> None:
+        self.stats.solver_calls += 1
+        self.stats.solver_seconds += res.seconds
 
     def bit_vector(self, refusal: str) -> Verdict:
         """The whole query to the bit-vector engine with the time left, when the ILP refuses a node (e.g.

@@ -25,6 +25,7 @@ from bvverify.errors import BvverifyError, InternalError
 CAPABILITIES = {
     "cpsat": Capabilities(exact=True, incremental=False, hints=True),
     "highs": Capabilities(exact=False, incremental=False, hints=False),
+    "lpbab": Capabilities(exact=True, incremental=False, hints=False),
     "z3": Capabilities(exact=True, incremental=True, hints=False),
     "z3opt": Capabilities(exact=True, incremental=True, hints=False),
 }
