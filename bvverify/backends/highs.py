@@ -41,15 +41,17 @@ def _highs_banner_shown() -> bool:
     return True
 
 
-def _lp(model: IntModel) -> Any:
-    """The model as a HighsLp: big-M rows, every column integral."""
-    rows = big_m_rows(model)
+def highs_lp(model: IntModel, rows: list[tuple[dict[int, int], int | None, int | None]] | None = None,
+             cost: list[float] | None = None, integral: bool = True) -> Any:
+    """The model as a HighsLp: its big-M ``rows`` (computed when not given), ``cost`` (none: a
+    feasibility problem), every column integral or (``integral=False``, an LP relaxation) none."""
+    rows = big_m_rows(model) if rows is None else rows
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     n = model.n_vars
     lp.num_col_ = n
     lp.num_row_ = len(rows)
-    lp.col_cost_ = [0.0] * n
+    lp.col_cost_ = [0.0] * n if cost is None else cost
     lp.col_lower_ = [float(v) for v in model.lo]
     lp.col_upper_ = [float(v) for v in model.hi]
     lp.row_lower_ = [-inf if lo is None else float(lo) for _, lo, _ in rows]
@@ -65,7 +67,8 @@ def _lp(model: IntModel) -> Any:
     lp.a_matrix_.start_ = start
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    if integral:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n
     return lp
 
 
@@ -101,10 +104,10 @@ class Highs(BudgetedBackend[IntModel, Any]):
     capabilities = Capabilities(exact=False, incremental=False, hints=False)
 
     def _build(self, model: IntModel, hints: Hint | None, expired: Callable[[], bool]) -> Any:
-        return _lp(model)
+        return highs_lp(model)
 
     def _run(self, built: Any, seconds: float | None) -> SolveResult:
         return _highs_killable(built, seconds)
 
 
-__all__ = ["Highs"]
+__all__ = ["Highs", "highs_lp"]

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from bvverify.backends.base import BudgetedBackend, Capabilities, Hint, SolveResult
-from bvverify.backends.highs import _highs_banner_shown
+from bvverify.backends.highs import _highs_banner_shown, highs_lp
 from bvverify.backends.killable import solve_killable
 from bvverify.encoders.intmodel import IntModel, big_m_rows
 
@@ -93,16 +93,8 @@ class Matrix:
         if not guard.max() < _EXACT:
             return farkas_holds(self.rows, ray, lo, hi)
         coef = np.bincount(self.cols, weights=self.data * yy[self.row_of], minlength=self.n)  # exact integers
-        rhs = 0
-        for i in np.flatnonzero(yy):
-            yi = int(yy[i])
-            _, lo_i, hi_i = self.rows[i]
-            rhs += yi * (lo_i if yi > 0 else hi_i)  # type: ignore[operator]
-        top = 0
-        for j in np.flatnonzero(coef):
-            c = int(coef[j])
-            top += c * (hi[j] if c > 0 else lo[j])
-        return top < rhs
+        return _contradicts(self.rows, {int(i): int(yy[i]) for i in np.flatnonzero(yy)},
+                            {int(j): int(coef[j]) for j in np.flatnonzero(coef)}, lo, hi)
 
 
 @dataclass
@@ -114,29 +106,6 @@ class _Built:
     matrix: Matrix
 
 
-def _highs_lp(b: _Built) -> Any:
-    import highspy
-
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    n, rows = b.model.n_vars, b.rows
-    lp.num_col_, lp.num_row_ = n, len(rows)
-    lp.col_cost_ = b.cost
-    lp.col_lower_ = [float(v) for v in b.model.lo]
-    lp.col_upper_ = [float(v) for v in b.model.hi]
-    lp.row_lower_ = [-inf if lo is None else float(lo) for _, lo, _ in rows]
-    lp.row_upper_ = [inf if hi is None else float(hi) for _, _, hi in rows]
-    start, index, value = [0], [], []
-    for terms, _, _ in rows:
-        index.extend(terms.keys())
-        value.extend(float(c) for c in terms.values())
-        start.append(len(index))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, len(rows)
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, value
-    return lp
-
-
 def farkas_holds(rows: Rows, ray: np.ndarray, lo: list[int], hi: list[int]) -> bool:
     """Does ``ray`` (any real vector, one entry per row) prove that no real x in [lo, hi] satisfies
     every row ``L_i <= a_i x <= U_i``? Checked in integers: for Y the ray in fixed point (with the sign
@@ -145,17 +114,23 @@ def farkas_holds(rows: Rows, ray: np.ndarray, lo: list[int], hi: list[int]) -> b
     scale = float(np.max(np.abs(ray))) if len(ray) else 0.0
     if not np.isfinite(scale) or scale == 0.0:
         return False
-    rhs = 0
+    ys: dict[int, int] = {}
     coef: dict[int, int] = {}
-    for (terms, lo_i, hi_i), y in zip(rows, ray):
+    for i, ((terms, lo_i, hi_i), y) in enumerate(zip(rows, ray)):
         yi = int(round(float(y) / scale * 2**_RAY_BITS))
-        if yi > 0 and lo_i is None or yi < 0 and hi_i is None:
-            yi = 0
-        if yi == 0:
+        if yi > 0 and lo_i is None or yi < 0 and hi_i is None or yi == 0:
             continue
-        rhs += yi * (lo_i if yi > 0 else hi_i)  # type: ignore[operator]
+        ys[i] = yi
         for v, c in terms.items():
             coef[v] = coef.get(v, 0) + yi * c
+    return _contradicts(rows, ys, coef, lo, hi)
+
+
+def _contradicts(rows: Rows, ys: dict[int, int], coef: dict[int, int], lo: list[int], hi: list[int]) -> bool:
+    """The certificate's last step, in Python integers: with ``coef = sum_i ys[i] a_i``, is the box's
+    largest ``coef . x`` below ``sum_i ys[i] * (L_i if ys[i] > 0 else U_i)`` (each row's side the sign
+    of its multiplier allows)?"""
+    rhs = sum(y * (rows[i][1] if y > 0 else rows[i][2]) for i, y in ys.items())  # type: ignore[operator]
     top = sum(c * (hi[v] if c > 0 else lo[v]) for v, c in coef.items())
     return top < rhs
 
@@ -184,10 +159,14 @@ class _PseudoCosts:
         self.total = np.zeros((2, n))
         self.seen = np.zeros((2, n))
 
+    def _mean(self, side: int) -> float:
+        """The average raise of that side's branches over the binaries seen (1 before any)."""
+        known = self.seen[side] > 0
+        return float(np.mean(self.total[side][known] / self.seen[side][known])) if known.any() else 1.0
+
     def learn(self, var: int, side: int, gain: float | None) -> None:
         if gain is None:
-            known = self.seen[side] > 0
-            gain = 10.0 * max(1.0, float(np.mean(self.total[side][known] / self.seen[side][known])) if known.any() else 1.0)
+            gain = 10.0 * max(1.0, self._mean(side))
         self.total[side, var] += max(0.0, gain)
         self.seen[side, var] += 1
 
@@ -195,8 +174,7 @@ class _PseudoCosts:
         idx = np.asarray(pick)
         score = np.ones(len(idx))
         for side in (0, 1):
-            known = self.seen[side] > 0
-            mean = float(np.mean(self.total[side][known] / self.seen[side][known])) if known.any() else 1.0
+            mean = self._mean(side)
             est = np.where(self.seen[side, idx] > 0, self.total[side, idx] / np.maximum(self.seen[side, idx], 1), mean)
             score *= np.maximum(est, 1e-6)
         return int(idx[np.lexsort((-frac[idx], -score))[0]])
@@ -216,14 +194,14 @@ def _search(b: _Built, seconds: float | None) -> SolveResult:
     h.setOptionValue("threads", 1)
     h.setOptionValue("presolve", "off")  # an infeasibility found by presolve comes without a dual ray to check
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.passModel(_highs_lp(b))
+    h.passModel(highs_lp(b.model, b.rows, b.cost, integral=False))
     n = b.model.n_vars
     cols = np.arange(n, dtype=np.int32)
     base_lo, base_hi = list(b.model.lo), list(b.model.hi)
     infeasible = highspy.HighsModelStatus.kInfeasible
     optimal = highspy.HighsModelStatus.kOptimal
-    nodes = unresolved = 0
-    why: dict[str, int] = {}
+    nodes = 0
+    why: Counter[str] = Counter()  # nodes that could not be settled exactly, by cause
     costs = _PseudoCosts(n)
     heap: list[tuple[float, int, dict[int, tuple[int, int]], tuple[int, int, float]]] = [(-np.inf, 0, {}, (-1, 0, 0.0))]
     count = 1
@@ -253,12 +231,10 @@ def _search(b: _Built, seconds: float | None) -> SolveResult:
             if has_ray and (b.matrix.farkas_holds(np.asarray(ray), lo, hi)
                             or b.matrix.farkas_holds(-np.asarray(ray), lo, hi)):
                 continue
-            unresolved += 1  # HiGHS says empty, but without a certificate we can check: not a proof
-            why["ray"] = why.get("ray", 0) + 1
+            why["ray"] += 1  # HiGHS says empty, but without a certificate we can check: not a proof
             continue
         if st != optimal:
-            unresolved += 1
-            why[h.modelStatusToString(st)] = why.get(h.modelStatusToString(st), 0) + 1
+            why[h.modelStatusToString(st)] += 1
             continue
         x = np.asarray(h.getSolution().col_value)
         point = np.clip(np.rint(x), lo, hi)
@@ -273,8 +249,7 @@ def _search(b: _Built, seconds: float | None) -> SolveResult:
         else:
             v = int(np.argmax(frac))  # a tiny fraction too: large coefficients make it matter in the rows
             if frac[v] == 0.0:
-                unresolved += 1  # integral, yet a row fails exactly (the LP's tolerance): no split is left
-                why["integral"] = why.get("integral", 0) + 1
+                why["integral"] += 1  # integral, yet a row fails exactly (the LP's tolerance): no split is left
                 continue
             f = int(np.floor(x[v]))
             kids = [(v, lo[v], f), (v, f + 1, hi[v])]
@@ -288,8 +263,9 @@ def _search(b: _Built, seconds: float | None) -> SolveResult:
                 continue
             heapq.heappush(heap, (bound, count, {**fix, v: (a, c)}, (v, side, bound)))
             count += 1
-    if unresolved:
-        return SolveResult("unknown", reason=f"lpbab: {unresolved} of {nodes} nodes could not be settled exactly {why}")
+    if why:
+        return SolveResult("unknown", reason=f"lpbab: {why.total()} of {nodes} nodes could not be settled exactly "
+                                             f"{dict(why)}")
     return SolveResult("infeasible")
 
 
